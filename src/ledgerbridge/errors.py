@@ -93,8 +93,9 @@ class TransientError(LedgerbridgeError):
 
     kind = "transient"
 
-    def __init__(self, message: str | None = None, *, retry_after: float | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, message: str | None = None, *, retry_after: float | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
@@ -122,8 +123,9 @@ class DataQualityError(RecordError):
 
     kind = "data_quality"
 
-    def __init__(self, message: str | None = None, *, rule: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, message: str | None = None, *, rule: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(message, **kwargs)
         self.rule = rule
 

@@ -95,7 +95,9 @@ class InvoiceRequest:
     customer_erp_id: str
     currency: str
     txn_date: dt.date
-    lines: list[dict[str, Any]]  # {"description", "quantity": Decimal, "unit_price": Decimal, "charge_id"?}
+    lines: list[
+        dict[str, Any]
+    ]  # {"description", "quantity": Decimal, "unit_price": Decimal, "charge_id"?}
     memo: str = ""
 
 
@@ -114,25 +116,39 @@ class BaseErpConnector(BaseConnector):
     """The ERP side: customers, projects, billable charges, invoices, payments."""
 
     @abc.abstractmethod
-    async def upsert_customer(self, customer: Customer, *, erp_id: str | None,
-                              idempotency_key: str) -> str:
+    async def upsert_customer(
+        self, customer: Customer, *, erp_id: str | None, idempotency_key: str
+    ) -> str:
         """Create or update the customer; return its ERP id."""
 
     @abc.abstractmethod
-    async def upsert_project(self, project: Project, *, customer_erp_id: str,
-                             erp_id: str | None, idempotency_key: str) -> str:
+    async def upsert_project(
+        self, project: Project, *, customer_erp_id: str, erp_id: str | None, idempotency_key: str
+    ) -> str:
         """Create or update the project (QuickBooks: sub-customer; Tryton: project.work)."""
 
     @abc.abstractmethod
-    async def post_time(self, entry: TimeEntry, *, project_erp_id: str,
-                        customer_erp_id: str, erp_id: str | None,
-                        idempotency_key: str) -> str:
+    async def post_time(
+        self,
+        entry: TimeEntry,
+        *,
+        project_erp_id: str,
+        customer_erp_id: str,
+        erp_id: str | None,
+        idempotency_key: str,
+    ) -> str:
         """Post (or correct, when ``erp_id`` is given) a billable time charge; return its id."""
 
     @abc.abstractmethod
-    async def post_expense(self, expense: Expense, *, project_erp_id: str,
-                           customer_erp_id: str, erp_id: str | None,
-                           idempotency_key: str) -> str:
+    async def post_expense(
+        self,
+        expense: Expense,
+        *,
+        project_erp_id: str,
+        customer_erp_id: str,
+        erp_id: str | None,
+        idempotency_key: str,
+    ) -> str:
         """Post (or correct) a billable expense charge; return its id."""
 
     @abc.abstractmethod
@@ -165,17 +181,32 @@ class BasePsaConnector(BaseConnector):
         """Read business events from the change feed after ``cursor``."""
 
     @abc.abstractmethod
-    async def mark_invoiced(self, *, project_id: str, time_entry_ids: list[str],
-                            expense_ids: list[str], milestone_ids: list[str],
-                            erp_invoice_id: str, idempotency_key: str) -> str:
+    async def mark_invoiced(
+        self,
+        *,
+        project_id: str,
+        time_entry_ids: list[str],
+        expense_ids: list[str],
+        milestone_ids: list[str],
+        erp_invoice_id: str,
+        idempotency_key: str,
+    ) -> str:
         """Record in the PSA that these items are invoiced; return the PSA invoice id."""
 
     @abc.abstractmethod
-    async def record_payment(self, *, psa_invoice_id: str, amount: Decimal, currency: str,
-                             paid_on: dt.date, idempotency_key: str) -> str:
+    async def record_payment(
+        self,
+        *,
+        psa_invoice_id: str,
+        amount: Decimal,
+        currency: str,
+        paid_on: dt.date,
+        idempotency_key: str,
+    ) -> str:
         """Record a payment against the PSA invoice; return the PSA payment id."""
 
     @abc.abstractmethod
-    async def write_back_customer(self, customer: Customer, *, psa_id: str | None,
-                                  idempotency_key: str) -> str:
+    async def write_back_customer(
+        self, customer: Customer, *, psa_id: str | None, idempotency_key: str
+    ) -> str:
         """Write the ERP-owned customer master back to the PSA."""

@@ -10,7 +10,7 @@ from typing import Any
 __all__ = ["EVENT_TYPES", "BusinessEvent", "EventType"]
 
 
-class EventType(str, enum.Enum):
+class EventType(enum.StrEnum):
     """The business events the delivery-to-cash workflow reacts to."""
 
     CUSTOMER_UPSERTED = "customer.upserted"  #: a client was created or changed

@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-class BillingType(str, enum.Enum):
+class BillingType(enum.StrEnum):
     """How a project is billed."""
 
     TIME_AND_MATERIALS = "time_and_materials"  #: unbilled approved time and expenses are invoiced
@@ -37,7 +37,7 @@ class BillingType(str, enum.Enum):
     RETAINER = "retainer"  #: a monthly fee, plus billable work over the retainer
 
 
-class InvoiceStatus(str, enum.Enum):
+class InvoiceStatus(enum.StrEnum):
     """Lifecycle of an invoice as both sides see it."""
 
     DRAFT = "draft"  #: created, not yet sent
