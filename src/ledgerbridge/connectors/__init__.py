@@ -11,6 +11,7 @@ from ledgerbridge.connectors._base import (
     InvoiceRequest,
     create,
     kinds,
+    load_builtin,
     register,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "InvoiceRequest",
     "create",
     "kinds",
+    "load_builtin",
     "register",
 ]

@@ -210,3 +210,23 @@ class BasePsaConnector(BaseConnector):
         self, customer: Customer, *, psa_id: str | None, idempotency_key: str
     ) -> str:
         """Write the ERP-owned customer master back to the PSA."""
+
+
+#: connector modules shipped with ledgerbridge; importing one registers its kinds
+BUILTIN_MODULES = (
+    "ledgerbridge.connectors.kantata",
+    "ledgerbridge.connectors.quickbooks",
+    "ledgerbridge.connectors.tryton",
+    "ledgerbridge.testing",
+)
+
+
+def load_builtin() -> list[str]:
+    """Import the shipped connector modules that are present; return the kinds registered."""
+    import importlib
+    import importlib.util
+
+    for name in BUILTIN_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+    return kinds()

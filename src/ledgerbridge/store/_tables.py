@@ -120,6 +120,7 @@ steps = sa.Table(
     sa.Column("started_at", sa.Float, nullable=True),
     sa.Column("finished_at", sa.Float, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
+    sa.Index("ix_steps_key", "tenant_id", "idempotency_key"),
 )
 
 exceptions = sa.Table(
@@ -153,7 +154,7 @@ xrefs = sa.Table(
     sa.Column("external_id", sa.String(128), nullable=False),
     sa.Column("data", sa.Text, nullable=False, server_default="{}"),
     sa.Column("updated_at", sa.Float, nullable=False),
-    sa.UniqueConstraint("tenant_id", "system", "object_type", "external_id"),
+    sa.Index("ix_xrefs_external", "tenant_id", "system", "object_type", "external_id"),
 )
 
 entity_versions = sa.Table(

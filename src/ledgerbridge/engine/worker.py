@@ -1,0 +1,326 @@
+"""The worker: claims batches of runs, executes them concurrently, records outcomes.
+
+One batch is three transactions whatever its size: a claim (one UPDATE ... RETURNING that
+leases up to ``batch_size`` runs), a load (events, steps, applied versions), and one
+completion (steps, run states, xrefs, exceptions, audit rows). A worker that dies loses
+nothing: its leases expire and another worker claims the runs again; finished steps are
+found by their idempotency key and not repeated, and unfinished external writes carry the
+same key, so the target deduplicates them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import structlog
+
+from ledgerbridge import connectors, store
+from ledgerbridge.engine._deployments import DeploymentCache
+from ledgerbridge.engine._execute import Outcome, RunExecutor, RunInput
+from ledgerbridge.engine._retry import RetryPolicy
+from ledgerbridge.store._audit import AuditEntry
+
+__all__ = ["Worker", "WorkerSettings"]
+
+log = structlog.get_logger("ledgerbridge.worker")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkerSettings:
+    """How a worker claims and runs work."""
+
+    batch_size: int = 100  #: runs claimed per transaction
+    concurrency: int = 32  #: runs executing at once (external calls in flight)
+    lease_seconds: float = 30.0  #: how long a claim lasts without renewal
+    idle_sleep: float = 0.2  #: pause when the queue is empty
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.concurrency < 1:
+            raise ValueError("batch_size and concurrency must be at least 1")
+        if self.lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+
+
+class Worker:
+    """Runs the job loop against one database."""
+
+    def __init__(
+        self,
+        db: store.Database,
+        *,
+        settings: WorkerSettings | None = None,
+        clock: Callable[[], float] = time.time,
+        fault_hook: Callable[[str], None] | None = None,
+        connector_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings or WorkerSettings()
+        self.clock = clock
+        self.fault_hook = fault_hook
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+        self.deployments = DeploymentCache()
+        self._connectors: dict[tuple[str, str], Any] = {}
+        self._policies: dict[tuple[str, str], RetryPolicy] = {}
+        self._xrefs: dict[tuple[str, str, str, str], str] = {}
+        self._connector_kwargs = connector_kwargs or {}
+        self._http: aiohttp.ClientSession | None = None
+        self._stop = asyncio.Event()
+        self.executor = RunExecutor(
+            self, policy_for=self.policy_for, clock=clock, fault_hook=fault_hook
+        )
+        connectors.load_builtin()
+
+    # services for step contexts -------------------------------------------------------
+    def connector(self, tenant_id: str, connection_id: str) -> Any:
+        """Return (and cache) the connector instance of a tenant's connection."""
+        key = (tenant_id, connection_id)
+        found = self._connectors.get(key)
+        if found is None:
+            from ledgerbridge.errors import ConfigError
+
+            with self.db.read() as conn:
+                row = store.tenancy.get_connection(conn, tenant_id, connection_id)
+            if row is None:
+                raise ConfigError(f"connection {connection_id} does not exist")
+            settings = store.loads(row.settings) or {}
+            found = connectors.create(
+                row.kind, settings, session=self.http, tenant_id=tenant_id, **self._connector_kwargs
+            )
+            self._connectors[key] = found
+        return found
+
+    def xref(self, tenant_id: str, object_type: str, canonical_id: str, system: str) -> str | None:
+        """Return a recorded cross-reference (cached; xrefs only ever gain ids)."""
+        key = (tenant_id, object_type, canonical_id, system)
+        found = self._xrefs.get(key)
+        if found is None:
+            with self.db.read() as conn:
+                row = store.xrefs.get(conn, tenant_id, object_type, canonical_id, system)
+            if row is None:
+                return None
+            found = self._xrefs[key] = row.external_id
+        return found
+
+    def policy_for(self, tenant_id: str, connection_id: str | None) -> RetryPolicy:
+        """Return the retry policy of a connection (its ``retry`` settings) or the default."""
+        if connection_id is None:
+            return RetryPolicy()
+        key = (tenant_id, connection_id)
+        if key not in self._policies:
+            with self.db.read() as conn:
+                row = store.tenancy.get_connection(conn, tenant_id, connection_id)
+            settings = (store.loads(row.settings) or {}) if row else {}
+            self._policies[key] = RetryPolicy.from_settings(settings.get("retry"))
+        return self._policies[key]
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """The worker's shared HTTP session (connections are reused across runs)."""
+        if self._http is None or self._http.closed:
+            connector = aiohttp.TCPConnector(limit=self.settings.concurrency * 2, limit_per_host=0)
+            self._http = aiohttp.ClientSession(connector=connector)
+        return self._http
+
+    # the loop ----------------------------------------------------------------------------
+    async def run(self, *, once: bool = False, max_batches: int | None = None) -> int:
+        """Process batches until stopped; with ``once``, until the queue has nothing due.
+
+        Returns:
+            The number of runs processed.
+        """
+        total, batches = 0, 0
+        try:
+            while not self._stop.is_set():
+                done = await self.run_batch()
+                total += done
+                batches += 1
+                if max_batches is not None and batches >= max_batches:
+                    break
+                if done == 0:
+                    if once:
+                        break
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), self.settings.idle_sleep)
+        finally:
+            await self.aclose()
+        return total
+
+    def stop(self) -> None:
+        """Ask the loop to finish its current batch and return."""
+        self._stop.set()
+
+    async def aclose(self) -> None:
+        """Close connectors and the HTTP session."""
+        for instance in self._connectors.values():
+            with contextlib.suppress(Exception):
+                await instance.aclose()
+        self._connectors.clear()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def run_batch(self) -> int:
+        """Claim, execute and complete one batch; return how many runs it held."""
+        now = self.clock()
+        with self.db.write() as conn:
+            claims = store.runs.claim_runs(
+                conn,
+                owner=self.owner,
+                now=now,
+                lease_seconds=self.settings.lease_seconds,
+                limit=self.settings.batch_size,
+            )
+        if not claims:
+            return 0
+        if self.fault_hook:
+            self.fault_hook("after_claim")
+        inputs = self._load(claims)
+        heartbeat = asyncio.create_task(self._heartbeat([(c.tenant_id, c.id) for c in claims]))
+        try:
+            outcomes = await self._execute_all(inputs)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        if self.fault_hook:
+            self.fault_hook("before_complete")
+        self._complete(outcomes)
+        return len(claims)
+
+    def _load(self, claims: list[Any]) -> list[RunInput]:
+        run_keys = [(c.tenant_id, c.id) for c in claims]
+        with self.db.read() as conn:
+            events = store.runs.load_events(conn, [(c.tenant_id, c.event_id) for c in claims])
+            step_rows = store.runs.load_steps(conn, run_keys)
+            keys = {(s.tenant_id, s.idempotency_key) for s in step_rows if s.idempotency_key}
+            applied = store.runs.applied_versions(
+                conn, [(c.tenant_id, c.entity_key) for c in claims]
+            )
+            deployments = {
+                (c.tenant_id, c.deployment_id): self.deployments.get(
+                    conn, c.tenant_id, c.deployment_id
+                )
+                for c in claims
+            }
+            finished = self._finished_steps(conn, claims, deployments, keys)
+        by_run: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in step_rows:
+            by_run.setdefault((row.tenant_id, row.run_id), {})[row.name] = row
+        return [
+            RunInput(
+                claim=c,
+                event=events.get((c.tenant_id, c.event_id)),
+                deployment=deployments[(c.tenant_id, c.deployment_id)],
+                run_steps=by_run.get((c.tenant_id, c.id), {}),
+                finished_by_key=finished,
+                applied_version=applied.get((c.tenant_id, c.entity_key)),
+            )
+            for c in claims
+        ]
+
+    def _finished_steps(
+        self, conn: Any, claims: list[Any], deployments: dict[Any, Any], keys: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], Any]:
+        from ledgerbridge.engine._ids import idempotency_key
+
+        for c in claims:
+            blueprint = deployments[(c.tenant_id, c.deployment_id)].blueprint
+            for spec in blueprint.flow(c.flow).steps:
+                keys.add(
+                    (
+                        c.tenant_id,
+                        idempotency_key(
+                            tenant_id=c.tenant_id,
+                            blueprint=blueprint.name,
+                            version=blueprint.version,
+                            flow=c.flow,
+                            step=spec.name,
+                            entity_key=c.entity_key,
+                            source_version=c.entity_version,
+                        ),
+                    )
+                )
+        return store.runs.load_finished_steps_by_key(conn, keys)
+
+    async def _execute_all(self, inputs: list[RunInput]) -> list[Outcome]:
+        gate = asyncio.Semaphore(self.settings.concurrency)
+
+        async def one(item: RunInput) -> Outcome:
+            async with gate:
+                return await self.executor.execute(item)
+
+        return list(await asyncio.gather(*(one(i) for i in inputs)))
+
+    async def _heartbeat(self, keys: list[tuple[str, str]]) -> None:
+        interval = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            with self.db.write() as conn:
+                store.runs.extend_leases(
+                    conn,
+                    owner=self.owner,
+                    keys=keys,
+                    expires=self.clock() + self.settings.lease_seconds,
+                )
+
+    def _complete(self, outcomes: list[Outcome]) -> None:
+        now = self.clock()
+        with self.db.write() as conn:
+            owned = store.runs.owned_runs(
+                conn, owner=self.owner, keys=[(o.tenant_id, o.run_id) for o in outcomes]
+            )
+            kept = [o for o in outcomes if (o.tenant_id, o.run_id) in owned]
+            if len(kept) < len(outcomes):
+                log.warning("lease lost", runs=len(outcomes) - len(kept), owner=self.owner)
+            store.runs.save_steps(conn, [s for o in kept for s in o.steps])
+            store.runs.finish_runs(
+                conn,
+                [
+                    {
+                        "k_tenant": o.tenant_id,
+                        "k_id": o.run_id,
+                        "status": o.status,
+                        "available_at": o.available_at,
+                        "finished_at": now if o.status != "queued" else None,
+                        "error": store.dumps(o.error) if o.error else None,
+                    }
+                    for o in kept
+                ],
+            )
+            store.runs.advance_versions(
+                conn,
+                [
+                    {
+                        "tenant_id": o.tenant_id,
+                        "entity_key": o.entity_key,
+                        "applied_version": o.entity_version,
+                        "updated_at": now,
+                    }
+                    for o in kept
+                    if o.status == "succeeded"
+                ],
+            )
+            xref_rows = [x for o in kept for x in o.xrefs]
+            store.xrefs.save(conn, _dedupe_xrefs(xref_rows))
+            store.exceptions.insert(conn, [o.exception for o in kept if o.exception])
+            audits: list[AuditEntry] = [a for o in kept for a in o.audits]
+            store.audit.append(conn, audits)
+        for x in xref_rows:
+            self._xrefs[(x["tenant_id"], x["object_type"], x["canonical_id"], x["system"])] = x[
+                "external_id"
+            ]
+
+
+def _dedupe_xrefs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    latest: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for row in rows:
+        latest[(row["tenant_id"], row["object_type"], row["canonical_id"], row["system"])] = row
+    return list(latest.values())

@@ -1,0 +1,289 @@
+"""Named queries for the inbox, the run queue (runs are their own jobs) and steps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ledgerbridge.store import _upsert
+from ledgerbridge.store._tables import entity_versions, events, runs, steps
+
+#: run states that still hold their entity's place in line
+PENDING = ("queued", "running")
+
+_CANDIDATES = """
+SELECT r.tenant_id, r.id FROM runs r
+WHERE r.status IN ('queued', 'running') AND r.available_at <= :now
+  AND NOT EXISTS (
+    SELECT 1 FROM runs p
+    WHERE p.tenant_id = r.tenant_id AND p.entity_key = r.entity_key
+      AND p.status IN ('queued', 'running')
+      AND (p.entity_version < r.entity_version
+           OR (p.entity_version = r.entity_version AND p.id < r.id)))
+ORDER BY r.available_at, r.id
+LIMIT :limit
+"""
+
+_CLAIM = """
+UPDATE runs SET status = 'running', lease_owner = :owner, lease_expires_at = :expires,
+       available_at = :expires, attempts = attempts + 1, started_at = COALESCE(started_at, :now)
+WHERE (tenant_id, id) IN ({candidates})
+RETURNING tenant_id, id, event_id, deployment_id, flow, entity_key, entity_version, attempts
+"""
+
+
+def insert_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """Store inbound events once; return the ids of the rows that were new."""
+    if not rows:
+        return set()
+    _upsert.insert_ignore(conn, events, rows)
+    by_tenant: dict[str, list[str]] = {}
+    for row in rows:
+        by_tenant.setdefault(row["tenant_id"], []).append(row["id"])
+    stored: set[str] = set()
+    for tenant_id, ids in by_tenant.items():
+        query = sa.select(events.c.id).where(events.c.tenant_id == tenant_id, events.c.id.in_(ids))
+        stored.update(conn.scalars(query))
+    return stored
+
+
+def insert_runs(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Queue new runs."""
+    if rows:
+        conn.execute(sa.insert(runs), rows)
+
+
+def claim_runs(
+    conn: sa.Connection, *, owner: str, now: float, lease_seconds: float, limit: int
+) -> list[sa.Row[Any]]:
+    """Lease up to ``limit`` runnable runs (queued and due, or with an expired lease).
+
+    A run is runnable only when no earlier version of the same entity is still pending, so
+    events about one object apply in version order. PostgreSQL skips rows other workers hold.
+    """
+    candidates = _CANDIDATES
+    if conn.dialect.name == "postgresql":
+        candidates += " FOR UPDATE OF r SKIP LOCKED"
+    sql = sa.text(_CLAIM.format(candidates=candidates))
+    params = {"owner": owner, "now": now, "expires": now + lease_seconds, "limit": limit}
+    return list(conn.execute(sql, params))
+
+
+def extend_leases(
+    conn: sa.Connection, *, owner: str, keys: Sequence[tuple[str, str]], expires: float
+) -> int:
+    """Push the lease of runs this worker still holds to ``expires``; return how many."""
+    if not keys:
+        return 0
+    stmt = (
+        sa.update(runs)
+        .where(runs.c.lease_owner == owner, runs.c.status == "running")
+        .where(sa.tuple_(runs.c.tenant_id, runs.c.id).in_(list(keys)))
+        .values(lease_expires_at=expires, available_at=expires)
+    )
+    return conn.execute(stmt).rowcount
+
+
+def owned_runs(
+    conn: sa.Connection, *, owner: str, keys: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Return which of ``keys`` this worker still leases (locks them on PostgreSQL)."""
+    if not keys:
+        return set()
+    query = (
+        sa.select(runs.c.tenant_id, runs.c.id)
+        .where(runs.c.lease_owner == owner, runs.c.status == "running")
+        .where(sa.tuple_(runs.c.tenant_id, runs.c.id).in_(list(keys)))
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {(r.tenant_id, r.id) for r in conn.execute(query)}
+
+
+def load_events(conn: sa.Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """Fetch events by (tenant id, event id)."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    query = sa.select(events).where(sa.tuple_(events.c.tenant_id, events.c.id).in_(keys))
+    return {(r.tenant_id, r.id): r for r in conn.execute(query)}
+
+
+def load_steps(conn: sa.Connection, run_keys: Iterable[tuple[str, str]]) -> list[sa.Row[Any]]:
+    """Fetch every recorded step of the given runs."""
+    run_keys = list(run_keys)
+    if not run_keys:
+        return []
+    query = sa.select(steps).where(sa.tuple_(steps.c.tenant_id, steps.c.run_id).in_(run_keys))
+    return list(conn.execute(query))
+
+
+def load_finished_steps_by_key(
+    conn: sa.Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Any]:
+    """Fetch succeeded steps by (tenant id, idempotency key), from any run."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    query = (
+        sa.select(steps)
+        .where(steps.c.status == "succeeded")
+        .where(sa.tuple_(steps.c.tenant_id, steps.c.idempotency_key).in_(keys))
+    )
+    return {(r.tenant_id, r.idempotency_key): r for r in conn.execute(query)}
+
+
+def applied_versions(
+    conn: sa.Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """Return the newest applied source version per (tenant id, entity key)."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    ev = entity_versions
+    query = sa.select(ev.c.tenant_id, ev.c.entity_key, ev.c.applied_version).where(
+        sa.tuple_(ev.c.tenant_id, ev.c.entity_key).in_(keys)
+    )
+    return {(r.tenant_id, r.entity_key): r.applied_version for r in conn.execute(query)}
+
+
+def save_steps(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert or overwrite step records."""
+    _upsert.upsert(
+        conn,
+        steps,
+        rows,
+        keys=["tenant_id", "run_id", "name"],
+        update=[
+            "status",
+            "result",
+            "idempotency_key",
+            "attempts",
+            "started_at",
+            "finished_at",
+            "error",
+        ],
+    )
+
+
+def finish_runs(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Write the outcome of runs: status, next availability, error, and release the lease."""
+    if not rows:
+        return
+    stmt = (
+        sa.update(runs)
+        .where(runs.c.tenant_id == sa.bindparam("k_tenant"), runs.c.id == sa.bindparam("k_id"))
+        .values(
+            status=sa.bindparam("status"),
+            available_at=sa.bindparam("available_at"),
+            finished_at=sa.bindparam("finished_at"),
+            error=sa.bindparam("error"),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+    conn.execute(stmt, rows)
+
+
+def advance_versions(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Record applied source versions, never moving one backwards."""
+    if not rows:
+        return
+    stmt = _upsert.insert(conn, entity_versions)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "entity_key"],
+        set_={
+            "applied_version": _upsert.greatest(
+                conn, entity_versions.c.applied_version, stmt.excluded.applied_version
+            ),
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    conn.execute(stmt, rows)
+
+
+def get_run(conn: sa.Connection, tenant_id: str, run_id: str) -> sa.Row[Any] | None:
+    """Fetch one run."""
+    query = sa.select(runs).where(runs.c.tenant_id == tenant_id, runs.c.id == run_id)
+    return conn.execute(query).first()
+
+
+def list_runs(
+    conn: sa.Connection,
+    *,
+    tenant_id: str | None = None,
+    status: str | None = None,
+    flow: str | None = None,
+    limit: int = 50,
+    before_id: str | None = None,
+) -> list[sa.Row[Any]]:
+    """List runs, newest first, optionally filtered; ``before_id`` pages."""
+    query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
+    if tenant_id:
+        query = query.where(runs.c.tenant_id == tenant_id)
+    if status:
+        query = query.where(runs.c.status == status)
+    if flow:
+        query = query.where(runs.c.flow == flow)
+    if before_id:
+        query = query.where(runs.c.id < before_id)
+    return list(conn.execute(query))
+
+
+def count_runs_by_status(conn: sa.Connection, tenant_id: str | None = None) -> dict[str, int]:
+    """Count runs per status."""
+    query = sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)
+    if tenant_id:
+        query = query.where(runs.c.tenant_id == tenant_id)
+    return {status: n for status, n in conn.execute(query)}
+
+
+def requeue_run(conn: sa.Connection, tenant_id: str, run_id: str, *, now: float) -> None:
+    """Put a run back in the queue, due now, with its attempt count reset."""
+    conn.execute(
+        sa.update(runs)
+        .where(runs.c.tenant_id == tenant_id, runs.c.id == run_id)
+        .values(
+            status="queued",
+            available_at=now,
+            attempts=0,
+            error=None,
+            finished_at=None,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+
+
+def set_run_status(
+    conn: sa.Connection, tenant_id: str, run_id: str, *, status: str, now: float
+) -> None:
+    """Set a run's final status (for example ``skipped``)."""
+    conn.execute(
+        sa.update(runs)
+        .where(runs.c.tenant_id == tenant_id, runs.c.id == run_id)
+        .values(status=status, finished_at=now, lease_owner=None, lease_expires_at=None)
+    )
+
+
+def run_steps(conn: sa.Connection, tenant_id: str, run_id: str) -> list[sa.Row[Any]]:
+    """Fetch the steps of one run in order."""
+    query = (
+        sa.select(steps)
+        .where(steps.c.tenant_id == tenant_id, steps.c.run_id == run_id)
+        .order_by(steps.c.seq)
+    )
+    return list(conn.execute(query))
+
+
+def get_event(conn: sa.Connection, tenant_id: str, event_id: str) -> sa.Row[Any] | None:
+    """Fetch one stored event."""
+    query = sa.select(events).where(events.c.tenant_id == tenant_id, events.c.id == event_id)
+    return conn.execute(query).first()
+
+
+def find_run(conn: sa.Connection, run_id: str) -> sa.Row[Any] | None:
+    """Fetch one run by id alone (operator tools that span tenants)."""
+    return conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
