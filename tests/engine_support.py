@@ -54,9 +54,15 @@ class Setup:
         raise AssertionError("queue did not drain")
 
     def event(self, external_id: str, version: int, **record: Any) -> BusinessEvent:
-        return BusinessEvent(tenant_id=self.tenant_id, connection_id="psa", event_type="time_entry.approved",
-                             object_type="time_entry", external_id=external_id, source_version=version,
-                             payload={"record": {"hours": record.pop("hours", 1), "version": version, **record}})
+        return BusinessEvent(
+            tenant_id=self.tenant_id,
+            connection_id="psa",
+            event_type="time_entry.approved",
+            object_type="time_entry",
+            external_id=external_id,
+            source_version=version,
+            payload={"record": {"hours": record.pop("hours", 1), "version": version, **record}},
+        )
 
 
 def make_setup(db: store.Database, blueprint: str, *, retry: dict[str, Any] | None = None) -> Setup:
@@ -68,10 +74,18 @@ def make_setup(db: store.Database, blueprint: str, *, retry: dict[str, Any] | No
     settings: dict[str, Any] = {"target": name}
     if retry:
         settings["retry"] = retry
-    tenancy.add_connection(db, tenant_id=tenant, kind="memory", settings=settings, connection_id="erp")
-    tenancy.add_connection(db, tenant_id=tenant, kind="memory", settings={"target": name},
-                           connection_id="psa")
-    tenancy.deploy_blueprint(db, tenant_id=tenant, document=blueprint,
-                             bindings={"target": "erp", "source": "psa"} if "source:" in blueprint
-                             else {"target": "erp"})
+    tenancy.add_connection(
+        db, tenant_id=tenant, kind="memory", settings=settings, connection_id="erp"
+    )
+    tenancy.add_connection(
+        db, tenant_id=tenant, kind="memory", settings={"target": name}, connection_id="psa"
+    )
+    tenancy.deploy_blueprint(
+        db,
+        tenant_id=tenant,
+        document=blueprint,
+        bindings={"target": "erp", "source": "psa"}
+        if "source:" in blueprint
+        else {"target": "erp"},
+    )
     return Setup(db=db, tenant_id=tenant, connection_id="erp", target=target, clock=FakeClock())

@@ -40,6 +40,7 @@ class MemoryTarget:
     state: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
     effects: list[tuple[str, str]] = field(default_factory=list)  # (idempotency key, entity)
+    applied: list[tuple[str, int]] = field(default_factory=list)  # (entity, version) in order
     responses: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail_plan: list[Exception] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -66,6 +67,7 @@ class MemoryTarget:
             if key in self.responses:
                 return self.responses[key]
             self.effects.append((key, entity))
+            self.applied.append((entity, version))
             if version >= self.versions.get(entity, -1):
                 self.state[entity] = dict(record)
                 self.versions[entity] = version

@@ -14,7 +14,9 @@ from tests.engine_support import make_setup
 
 @pytest.fixture
 def setup(db):
-    return make_setup(db, ENGINE_BLUEPRINT, retry={"max_attempts": 3, "base_delay": 1, "max_delay": 5})
+    return make_setup(
+        db, ENGINE_BLUEPRINT, retry={"max_attempts": 3, "base_delay": 1, "max_delay": 5}
+    )
 
 
 def test_inbox_stores_each_event_once(setup):
@@ -35,7 +37,10 @@ def test_worker_runs_every_step_and_records_results(setup):
     shown = client.show_run(run["id"])
     assert run["status"] == "succeeded"
     assert [s["name"] for s in shown["steps"]] == ["first", "second"]
-    assert all(s["status"] == "succeeded" and s["idempotency_key"].startswith("lb-") for s in shown["steps"])
+    assert all(
+        s["status"] == "succeeded" and s["idempotency_key"].startswith("lb-")
+        for s in shown["steps"]
+    )
     assert len(setup.target.effects) == 2
     assert setup.target.state["psa:time_entry:te-1"]["hours"] == 3
 
@@ -111,8 +116,9 @@ def test_permanent_error_parks_then_retry_completes_without_repeating_steps(setu
     def refuse_second(entity, version, record, key):
         calls["n"] += 1
         if calls["n"] == 2:
-            raise errors.PermanentError("customer has no billing address",
-                                        hint="add a billing address in the ERP")
+            raise errors.PermanentError(
+                "customer has no billing address", hint="add a billing address in the ERP"
+            )
         return original(entity, version, record, key)
 
     target.apply = refuse_second  # type: ignore[method-assign]
@@ -174,8 +180,13 @@ def test_replay_repeats_no_side_effect(setup):
 
 def test_unknown_step_kind_parks_as_config_error(db):
     """A blueprint naming a step kind nobody registered parks runs with the known kinds as hint."""
-    setup = make_setup(db, ENGINE_BLUEPRINT.replace("kind: memory.apply, connection: target}\n      - {name: second",
-                                                    "kind: nowhere.apply, connection: target}\n      - {name: second"))
+    setup = make_setup(
+        db,
+        ENGINE_BLUEPRINT.replace(
+            "kind: memory.apply, connection: target}\n      - {name: second",
+            "kind: nowhere.apply, connection: target}\n      - {name: second",
+        ),
+    )
     setup.client().ingest([setup.event("te-1", 1)])
     setup.drain()
     [exc] = setup.client().list_exceptions(tenant_id=setup.tenant_id)
@@ -187,7 +198,9 @@ def test_expired_lease_is_claimed_by_another_worker(setup):
     """A worker that claimed runs and vanished loses them once the lease expires."""
     setup.client().ingest([setup.event("te-1", 1)])
     with setup.db.write() as conn:
-        claimed = store.runs.claim_runs(conn, owner="dead-worker", now=setup.clock.now, lease_seconds=30, limit=10)
+        claimed = store.runs.claim_runs(
+            conn, owner="dead-worker", now=setup.clock.now, lease_seconds=30, limit=10
+        )
     assert len(claimed) == 1
     assert asyncio.run(setup.worker().run(once=True)) == 0
     setup.clock.advance(31)

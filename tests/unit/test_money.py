@@ -10,8 +10,13 @@ from hypothesis import strategies as st
 
 from ledgerbridge.model import CURRENCY_MINOR_UNITS, CurrencyMismatchError, Money
 
-amounts = st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), allow_nan=False,
-                      allow_infinity=False, places=4)
+amounts = st.decimals(
+    min_value=Decimal("-1e9"),
+    max_value=Decimal("1e9"),
+    allow_nan=False,
+    allow_infinity=False,
+    places=4,
+)
 currencies = st.sampled_from(sorted(CURRENCY_MINOR_UNITS))
 
 

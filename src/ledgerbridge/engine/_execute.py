@@ -44,6 +44,7 @@ class RunInput:
     run_steps: dict[str, Any]
     finished_by_key: dict[tuple[str, str], Any]
     applied_version: int | None
+    started_version: int | None = None
 
 
 def event_from_row(row: Any) -> BusinessEvent:
@@ -81,11 +82,12 @@ class RunExecutor:
             entity_key=claim.entity_key,
             entity_version=claim.entity_version,
         )
-        if item.applied_version is not None and item.applied_version > claim.entity_version:
+        newer = max(item.applied_version or -1, item.started_version or -1)
+        if newer > claim.entity_version:
             base.status = "skipped"
             base.error = {
                 "kind": "stale",
-                "message": f"superseded: version {item.applied_version} of this record was already applied",
+                "message": f"superseded: version {newer} of this record was already applied",
             }
             return base
         event = event_from_row(item.event)
@@ -307,7 +309,7 @@ class RunExecutor:
                 base.available_at = now + policy.delay(attempt, retry_after=exc.retry_after)
                 return base
             reason = f"gave up after {attempt} attempts: {exc.message}"
-            hint = exc.hint or "check the target system is reachable, then retry"
+            hint: str | None = exc.hint or "check the target system is reachable, then retry"
         else:
             reason, hint = exc.message, exc.hint
         base.status = "parked"

@@ -201,9 +201,9 @@ class Worker:
             events = store.runs.load_events(conn, [(c.tenant_id, c.event_id) for c in claims])
             step_rows = store.runs.load_steps(conn, run_keys)
             keys = {(s.tenant_id, s.idempotency_key) for s in step_rows if s.idempotency_key}
-            applied = store.runs.applied_versions(
-                conn, [(c.tenant_id, c.entity_key) for c in claims]
-            )
+            entities = [(c.tenant_id, c.entity_key) for c in claims]
+            applied = store.runs.applied_versions(conn, entities)
+            started = store.runs.started_versions(conn, entities)
             deployments = {
                 (c.tenant_id, c.deployment_id): self.deployments.get(
                     conn, c.tenant_id, c.deployment_id
@@ -222,6 +222,7 @@ class Worker:
                 run_steps=by_run.get((c.tenant_id, c.id), {}),
                 finished_by_key=finished,
                 applied_version=applied.get((c.tenant_id, c.entity_key)),
+                started_version=started.get((c.tenant_id, c.entity_key)),
             )
             for c in claims
         ]

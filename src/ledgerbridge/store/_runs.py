@@ -287,3 +287,23 @@ def get_event(conn: sa.Connection, tenant_id: str, event_id: str) -> sa.Row[Any]
 def find_run(conn: sa.Connection, run_id: str) -> sa.Row[Any] | None:
     """Fetch one run by id alone (operator tools that span tenants)."""
     return conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+
+
+def started_versions(
+    conn: sa.Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """Return the newest source version per entity whose run has been attempted at least once.
+
+    Such a version may already have written to the target, so an older version that
+    arrives later is stale even though the newer run has not finished.
+    """
+    keys = list(keys)
+    if not keys:
+        return {}
+    query = (
+        sa.select(runs.c.tenant_id, runs.c.entity_key, sa.func.max(runs.c.entity_version))
+        .where(runs.c.attempts > 0)
+        .where(sa.tuple_(runs.c.tenant_id, runs.c.entity_key).in_(keys))
+        .group_by(runs.c.tenant_id, runs.c.entity_key)
+    )
+    return {(t, k): v for t, k, v in conn.execute(query)}
