@@ -131,7 +131,10 @@ class RecordingServer:
         if self.latency:
             await asyncio.sleep(self.latency)
         key = request.headers.get("Idempotency-Key", "")
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ConnectionResetError:  # the client died mid-request: nothing was applied
+            return web.Response(status=499)
         with self._lock:
             if key and key in self._responses:
                 self.replays += 1
