@@ -212,11 +212,12 @@ class BasePsaConnector(BaseConnector):
         """Write the ERP-owned customer master back to the PSA."""
 
 
-#: connector modules shipped with ledgerbridge; importing one registers its kinds
+#: modules shipped with ledgerbridge that register connector kinds or step kinds on import
 BUILTIN_MODULES = (
     "ledgerbridge.connectors.kantata",
     "ledgerbridge.connectors.quickbooks",
     "ledgerbridge.connectors.tryton",
+    "ledgerbridge.steps",
     "ledgerbridge.testing",
 )
 

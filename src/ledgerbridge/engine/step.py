@@ -51,6 +51,10 @@ class _Services(Protocol):
         self, tenant_id: str, object_type: str, canonical_id: str, system: str
     ) -> str | None: ...
 
+    def xref_record(
+        self, tenant_id: str, object_type: str, canonical_id: str, system: str
+    ) -> tuple[str, dict[str, Any]] | None: ...
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class XrefWrite:
@@ -119,6 +123,22 @@ class StepContext:
             ):
                 return write.external_id
         return self.services.xref(self.tenant_id, object_type, canonical_id, system)
+
+    def xref_record(
+        self, object_type: str, canonical_id: str, system: str
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Return a cross-reference's external id and data (fresh, not cached)."""
+        for write in reversed(self.xref_writes):
+            if (write.object_type, write.canonical_id, write.system) == (
+                object_type,
+                canonical_id,
+                system,
+            ):
+                return write.external_id, dict(write.data)
+        found: tuple[str, dict[str, Any]] | None = self.services.xref_record(
+            self.tenant_id, object_type, canonical_id, system
+        )
+        return found
 
     def set_xref(
         self, object_type: str, canonical_id: str, system: str, external_id: str, **data: Any

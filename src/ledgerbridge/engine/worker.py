@@ -109,6 +109,16 @@ class Worker:
             found = self._xrefs[key] = row.external_id
         return found
 
+    def xref_record(
+        self, tenant_id: str, object_type: str, canonical_id: str, system: str
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Return a cross-reference's external id and data, read fresh from the database."""
+        with self.db.read() as conn:
+            row = store.xrefs.get(conn, tenant_id, object_type, canonical_id, system)
+        if row is None:
+            return None
+        return row.external_id, store.loads(row.data) or {}
+
     def policy_for(self, tenant_id: str, connection_id: str | None) -> RetryPolicy:
         """Return the retry policy of a connection (its ``retry`` settings) or the default."""
         if connection_id is None:
