@@ -84,6 +84,7 @@ class ReconReport:
     differences: list[Difference] = field(default_factory=list)
     held: list[SourceItem] = field(default_factory=list)
     totals: dict[tuple[str, str, str], dict[str, Decimal]] = field(default_factory=dict)
+    invoices: dict[str, Any] = field(default_factory=dict)
 
     @property
     def difference_count(self) -> int:

@@ -307,3 +307,25 @@ def started_versions(
         .group_by(runs.c.tenant_id, runs.c.entity_key)
     )
     return {(t, k): v for t, k, v in conn.execute(query)}
+
+
+def posting_latencies(
+    conn: sa.Connection, tenant_id: str, *, flows: tuple[str, ...]
+) -> list[float]:
+    """Seconds from an event's arrival to its run's success, for the given flows."""
+    query = (
+        sa.select(runs.c.finished_at - events.c.received_at)
+        .join(
+            events, sa.and_(events.c.tenant_id == runs.c.tenant_id, events.c.id == runs.c.event_id)
+        )
+        .where(runs.c.tenant_id == tenant_id, runs.c.status == "succeeded", runs.c.flow.in_(flows))
+    )
+    return [float(v) for v in conn.scalars(query) if v is not None]
+
+
+def count_events(conn: sa.Connection, tenant_id: str | None = None) -> int:
+    """Count stored inbound events."""
+    query = sa.select(sa.func.count()).select_from(events)
+    if tenant_id:
+        query = query.where(events.c.tenant_id == tenant_id)
+    return int(conn.execute(query).scalar_one())

@@ -1,0 +1,267 @@
+"""The delivery-to-cash demo: a month of a consulting firm, end to end over real HTTP.
+
+It starts the PSA and ERP sandboxes on loopback, creates a partner, a tenant and its
+deployment on the embedded SQLite store, replays the sample month into the PSA hour by hour
+(the pipeline catches up after each hour, as it would in real time), lets the client's
+finance team pay most invoices in the ERP, and reports what a finance lead wants to know.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import statistics
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ledgerbridge import sample, sandboxes, store, tenancy
+from ledgerbridge.engine import Client, Worker, WorkerSettings
+from ledgerbridge.engine.poller import Poller
+from ledgerbridge.operations import reconcile as reconcile_ops
+
+__all__ = ["DemoOptions", "run_demo"]
+
+log = structlog.get_logger("ledgerbridge.demo")
+SHIPPED = Path(__file__).parent / "blueprints" / "shipped" / "delivery-to-cash.yaml"
+PSA_TOKEN = "demo-psa-token"
+ERP_TOKEN = "demo-erp-token"
+REALM = "4620816365"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DemoOptions:
+    """What the demo runs."""
+
+    months: int = 1
+    fault_rate: float = 0.0
+    seed: int = 42
+    database: Path = Path(".ledgerbridge/demo.db")
+    erp: str = "sandbox"
+    config: sample.SampleConfig | None = None
+
+
+@dataclass
+class DemoEnvironment:
+    """The running pieces of a demo."""
+
+    db: store.Database
+    tenant_id: str
+    partner_id: str
+    psa: Any
+    erp: Any
+    worker: Worker
+    poller: Poller
+    client: Client
+    started: float = field(default_factory=time.monotonic)
+
+
+def _faults(rate: float, seed: int) -> sandboxes.FaultPlan | None:
+    if rate <= 0:
+        return None
+    return sandboxes.FaultPlan(
+        error_5xx=rate,
+        throttle_429=rate / 2,
+        throttle_burst=3,
+        retry_after_s=1,
+        ambiguous=rate / 5,
+        ambiguous_mode="drop",
+        seed=seed,
+    )
+
+
+def _setup(options: DemoOptions) -> DemoEnvironment:
+    if options.database.exists():
+        options.database.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{options.database}{suffix}").unlink(missing_ok=True)
+    db = store.Database(f"sqlite:///{options.database}")
+    store.migrate(db)
+    faults = _faults(options.fault_rate, options.seed)
+    psa = sandboxes.start_psa(
+        sandboxes.PsaConfig(tokens=(PSA_TOKEN,), rate_limit=None), faults=faults
+    )
+    erp = sandboxes.start_erp(
+        sandboxes.ErpConfig(tokens=(ERP_TOKEN,), throttle=False), faults=faults
+    )
+    partner = tenancy.create_partner(
+        db,
+        name="Northwind Partners",
+        brand={"display_name": "Northwind Cloud Ops", "primary": "#0b5cad"},
+    )
+    tenant = tenancy.create_tenant(db, partner_id=partner, name="Acme Consulting", sla_tier="gold")
+    retry = {"max_attempts": 12, "base_delay": 0.05, "max_delay": 2.0}
+    tenancy.add_connection(
+        db,
+        tenant_id=tenant,
+        kind="kantata",
+        connection_id="psa",
+        settings={
+            "base_url": f"{psa.url}/api/v1",
+            "token": PSA_TOKEN,
+            "connection_id": "psa",
+            "per_page": 200,
+            "rate_limit_per_second": 0,
+            "retry": retry,
+        },
+    )
+    tenancy.add_connection(
+        db,
+        tenant_id=tenant,
+        kind="quickbooks",
+        connection_id="erp",
+        settings={
+            "base_url": erp.url,
+            "realm_id": REALM,
+            "access_token": ERP_TOKEN,
+            "connection_id": "erp",
+            "rate_limit_per_second": 100_000,
+            "per_minute": 10_000_000,
+            "retry": retry,
+        },
+    )
+    tenancy.deploy_blueprint(
+        db, tenant_id=tenant, document=SHIPPED, bindings={"psa": "psa", "erp": "erp"}
+    )
+    worker = Worker(db, settings=WorkerSettings(batch_size=200, concurrency=32, lease_seconds=60))
+    client = Client(db)
+    return DemoEnvironment(
+        db=db,
+        tenant_id=tenant,
+        partner_id=partner,
+        psa=psa,
+        erp=erp,
+        worker=worker,
+        poller=Poller(db, worker, client=client),
+        client=client,
+    )
+
+
+def _by_hour(ops: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    for _hour, group in itertools.groupby(ops, key=lambda op: str(op["at"])[:13]):
+        yield list(group)
+
+
+async def _catch_up(env: DemoEnvironment, *, deadline: float = 120.0) -> None:
+    """Poll the feeds and run the worker until nothing is due or waiting to retry."""
+    end = time.monotonic() + deadline
+    while True:
+        await env.poller.poll()
+        done = 0
+        while True:
+            n = await env.worker.run_batch()
+            done += n
+            if n == 0:
+                break
+        counts = env.client.counts(env.tenant_id)
+        if not counts.get("queued") and not counts.get("running"):
+            return
+        if time.monotonic() > end:
+            log.warning("demo catch-up deadline passed", counts=counts)
+            return
+        if done == 0:
+            await asyncio.sleep(0.05)
+
+
+def _pay_invoices(env: DemoEnvironment) -> dict[str, int]:
+    """The client's finance team pays: 70% of invoices in full, 15% in part, 15% not yet."""
+    state = env.erp.state
+    invoices = state.query(REALM, "SELECT * FROM Invoice MAXRESULTS 1000").get("QueryResponse", {})
+    paid = Counter[str]()
+    start = 1
+    while True:
+        batch = state.query(REALM, f"SELECT * FROM Invoice STARTPOSITION {start} MAXRESULTS 1000")
+        found = batch.get("QueryResponse", {}).get("Invoice", [])
+        for invoice in found:
+            share = int(str(invoice["Id"])[-2:] or 0) % 20
+            balance = Decimal(str(invoice["Balance"]))
+            if balance <= 0 or share >= 17:
+                continue
+            amount = balance if share < 14 else (balance / 2).quantize(Decimal("0.01"))
+            state.create(
+                REALM,
+                "Payment",
+                {
+                    "CustomerRef": invoice["CustomerRef"],
+                    "TotalAmt": amount,
+                    "CurrencyRef": invoice.get("CurrencyRef"),
+                    "Line": [
+                        {
+                            "Amount": amount,
+                            "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
+                        }
+                    ],
+                },
+            )
+            paid["full" if amount == balance else "partial"] += 1
+        if len(found) < 1000:
+            break
+        start += 1000
+    del invoices
+    return dict(paid)
+
+
+async def run_demo(options: DemoOptions) -> dict[str, Any]:
+    """Run the demo month(s) and return the summary."""
+    config = options.config or sample.SampleConfig(seed=options.seed, months=options.months)
+    dataset = sample.generate(config)
+    env = _setup(options)
+    started = time.monotonic()
+    try:
+        for group in _by_hour(dataset.ops):
+            env.psa.state.apply_many(group)
+            await _catch_up(env)
+        payments = _pay_invoices(env)
+        await _catch_up(env)
+        elapsed = time.monotonic() - started
+        recon = await reconcile_ops.reconcile_tenant(env.db, env.tenant_id, env.worker)
+        summary = _summary(env, dataset, recon, elapsed, payments)
+    finally:
+        await env.worker.aclose()
+        env.psa.stop()
+        env.erp.stop()
+        env.db.dispose()
+    return summary
+
+
+def _summary(
+    env: DemoEnvironment, dataset: Any, recon: Any, elapsed: float, payments: dict[str, int]
+) -> dict[str, Any]:
+    with env.db.read() as conn:
+        exceptions = store.exceptions.count_open_by_reason(conn, env.tenant_id)
+        latencies = store.runs.posting_latencies(
+            conn, env.tenant_id, flows=("post_time", "post_expense")
+        )
+        counts = store.runs.count_runs_by_status(conn, env.tenant_id)
+        events = store.runs.count_events(conn, env.tenant_id)
+    by_reason: dict[str, int] = defaultdict(int)
+    for row in exceptions:
+        by_reason[row.reason] += row.n
+    latencies.sort()
+    return {
+        "months": dataset.config.months,
+        "elapsed_seconds": round(elapsed, 1),
+        "events": events,
+        "events_per_second": round(events / elapsed, 1) if elapsed else None,
+        "runs": counts,
+        "sample": dataset.summary().get("counts", {}),
+        "money": recon.totals_by_currency(),
+        "invoices": recon.invoices,
+        "payments_made_in_erp": payments,
+        "exceptions": {
+            "open": sum(by_reason.values()),
+            "by_reason": dict(sorted(by_reason.items())),
+        },
+        "approval_to_posting_seconds": {
+            "median": round(statistics.median(latencies), 3) if latencies else None,
+            "p95": round(latencies[int(len(latencies) * 0.95) - 1], 3) if latencies else None,
+            "count": len(latencies),
+        },
+        "reconciliation": recon.to_dict(),
+    }
