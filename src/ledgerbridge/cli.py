@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib.util
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -307,11 +306,97 @@ def blueprint_validate(file: Path, as_json: JsonOut = False) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+def demo(
+    as_json: JsonOut = False,
+    fault_rate: Annotated[
+        float,
+        typer.Option(
+            help="Share of sandbox requests that fail (5xx; half as many 429 bursts, a fifth as many ambiguous writes)."
+        ),
+    ] = 0.0,
+    months: Annotated[int, typer.Option(help="How many months of sample data.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the sample data and faults.")] = 42,
+    erp: Annotated[
+        str, typer.Option(help="sandbox (QuickBooks-compatible) or tryton (a real Tryton server).")
+    ] = "sandbox",
+    database: Annotated[Path, typer.Option(help="SQLite file of the demo (recreated).")] = Path(
+        ".ledgerbridge/demo.db"
+    ),
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Keep serving after the summary.")
+    ] = False,
+) -> None:
+    """Run the delivery-to-cash month end to end and print what a finance lead wants to know."""
+    from ledgerbridge.demo import DemoOptions, render_summary, run_demo
+
+    if erp not in ("sandbox", "tryton"):
+        raise errors.ConfigError(f"--erp must be sandbox or tryton, not {erp!r}")
+    options = DemoOptions(
+        months=months, fault_rate=fault_rate, seed=seed, database=database, erp=erp
+    )
+    summary = asyncio.run(run_demo(options))
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        typer.echo(render_summary(summary))
+    if summary["reconciliation"]["difference_count"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reconcile(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant id.")],
+    database_url: DatabaseUrl = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Compare the PSA's approved billable work with the ERP's charges; exit 1 on any difference."""
+    from ledgerbridge.engine import Worker
+    from ledgerbridge.operations.reconcile import reconcile_tenant
+
+    db = _db(database_url)
+
+    async def go() -> Any:
+        worker = Worker(db)
+        try:
+            return await reconcile_tenant(db, tenant, worker)
+        finally:
+            await worker.aclose()
+
+    report = asyncio.run(go())
+    data = report.to_dict()
+
+    def human(d: dict[str, Any]) -> None:
+        for diff in d["differences"]:
+            typer.echo(
+                f"{diff['kind']:16} project {diff['project_id']} {diff['period']} "
+                f"{diff['object_type']} {diff['source_id']}: expected {diff['expected']} "
+                f"got {diff['actual']} ({diff['value']} {diff['currency']})"
+            )
+        typer.echo(
+            f"{d['difference_count']} difference(s); {d['held_count']} record(s) held in the exception queue"
+        )
+
+    _print(data, as_json, human)
+    if report.difference_count:
+        raise typer.Exit(1)
+
+
+_MOUNTED: list[bool] = []
+
+
 def _mount_optional() -> None:
-    for module, name in (("ledgerbridge.sandboxes.cli", "sandbox"),):
-        if importlib.util.find_spec(module) is not None:
-            sub = importlib.import_module(module)
-            app.add_typer(sub.app, name=name)
+    """Add the command groups of the service and the sandboxes (once)."""
+    if _MOUNTED:
+        return
+    _MOUNTED.append(True)
+    from ledgerbridge.api.cli import keys_app, secrets_app, serve
+    from ledgerbridge.sandboxes.cli import app as sandbox_app
+
+    app.command("serve")(serve)
+    app.add_typer(secrets_app, name="secrets")
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(sandbox_app, name="sandbox")
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from ledgerbridge.engine import Client, Worker, WorkerSettings
 from ledgerbridge.engine.poller import Poller
 from ledgerbridge.operations import reconcile as reconcile_ops
 
-__all__ = ["DemoOptions", "run_demo"]
+__all__ = ["DemoOptions", "render_summary", "run_demo"]
 
 log = structlog.get_logger("ledgerbridge.demo")
 SHIPPED = Path(__file__).parent / "blueprints" / "shipped" / "delivery-to-cash.yaml"
@@ -67,7 +67,7 @@ def _faults(rate: float, seed: int) -> sandboxes.FaultPlan | None:
         return None
     return sandboxes.FaultPlan(
         error_5xx=rate,
-        throttle_429=rate / 2,
+        throttle_429=rate / 10,
         throttle_burst=3,
         retry_after_s=1,
         ambiguous=rate / 5,
@@ -160,7 +160,7 @@ async def _catch_up(env: DemoEnvironment, *, deadline: float = 120.0) -> None:
             if n == 0:
                 break
         counts = env.client.counts(env.tenant_id)
-        if not counts.get("queued") and not counts.get("running"):
+        if not counts.get("queued") and not counts.get("running") and not env.poller.failures:
             return
         if time.monotonic() > end:
             log.warning("demo catch-up deadline passed", counts=counts)
@@ -172,12 +172,11 @@ async def _catch_up(env: DemoEnvironment, *, deadline: float = 120.0) -> None:
 def _pay_invoices(env: DemoEnvironment) -> dict[str, int]:
     """The client's finance team pays: 70% of invoices in full, 15% in part, 15% not yet."""
     state = env.erp.state
-    invoices = state.query(REALM, "SELECT * FROM Invoice MAXRESULTS 1000").get("QueryResponse", {})
     paid = Counter[str]()
     start = 1
     while True:
         batch = state.query(REALM, f"SELECT * FROM Invoice STARTPOSITION {start} MAXRESULTS 1000")
-        found = batch.get("QueryResponse", {}).get("Invoice", [])
+        found = batch.get("Invoice", [])
         for invoice in found:
             share = int(str(invoice["Id"])[-2:] or 0) % 20
             balance = Decimal(str(invoice["Balance"]))
@@ -203,7 +202,6 @@ def _pay_invoices(env: DemoEnvironment) -> dict[str, int]:
         if len(found) < 1000:
             break
         start += 1000
-    del invoices
     return dict(paid)
 
 
@@ -265,3 +263,49 @@ def _summary(
         },
         "reconciliation": recon.to_dict(),
     }
+
+
+def render_summary(summary: dict[str, Any]) -> str:
+    """The summary as a finance lead reads it."""
+    lines = [
+        f"Delivery to cash: {summary['months']} month(s) of Acme Consulting, "
+        f"{summary['events']} events in {summary['elapsed_seconds']} s "
+        f"({summary['events_per_second']} events/s)",
+        "",
+    ]
+    lines.append(f"{'currency':8} {'approved':>16} {'posted':>16} {'invoiced':>16} {'paid':>16}")
+    invoices = summary["invoices"].get("by_currency", {})
+    for currency, totals in summary["money"].items():
+        inv = invoices.get(currency, {})
+        lines.append(
+            f"{currency:8} {totals.get('approved', '0'):>16} {totals.get('posted', '0'):>16} "
+            f"{inv.get('invoiced', '0'):>16} {inv.get('paid', '0'):>16}"
+        )
+    counts = summary["invoices"].get("counts", {})
+    lines += [
+        "",
+        f"invoices drafted {counts.get('drafted', 0)}: paid {counts.get('paid', 0)}, "
+        f"partly paid {counts.get('partially_paid', 0)}, open {counts.get('open', 0)}",
+    ]
+    latency = summary["approval_to_posting_seconds"]
+    lines.append(
+        f"approval to ERP posting: median {latency['median']} s, p95 {latency['p95']} s "
+        f"over {latency['count']} postings"
+    )
+    exceptions = summary["exceptions"]
+    lines += ["", f"exception queue: {exceptions['open']} open"]
+    for reason, n in exceptions["by_reason"].items():
+        lines.append(f"  {n:5}  {reason}")
+    recon = summary["reconciliation"]
+    lines.append("")
+    if recon["difference_count"] == 0:
+        lines.append(
+            f"reconciliation: every project matches ({recon['held_count']} record(s) held "
+            "in the exception queue, listed above)"
+        )
+    else:
+        lines.append(
+            f"reconciliation: {recon['difference_count']} difference(s): "
+            f"{recon['difference_by_currency']}"
+        )
+    return "\n".join(lines)

@@ -35,8 +35,21 @@ EVENTS = 300
 
 def _worker(db_path, *extra: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERBRIDGE_")}
-    cmd = [sys.executable, "-m", "ledgerbridge", "worker", "--database-url", f"sqlite:///{db_path}",
-           "--batch-size", "20", "--concurrency", "4", "--lease-seconds", "2", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ledgerbridge",
+        "worker",
+        "--database-url",
+        f"sqlite:///{db_path}",
+        "--batch-size",
+        "20",
+        "--concurrency",
+        "4",
+        "--lease-seconds",
+        "2",
+        *extra,
+    ]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -46,18 +59,39 @@ def test_worker_sigkill_mid_run_loses_and_duplicates_nothing(db, db_path):
     with RecordingServer(latency=0.02) as recorder:
         partner = tenancy.create_partner(db, name="P")
         tenant = tenancy.create_tenant(db, partner_id=partner, name="T")
-        tenancy.add_connection(db, tenant_id=tenant, kind="http-recorder", settings={"url": recorder.url},
-                               connection_id="erp")
-        tenancy.add_connection(db, tenant_id=tenant, kind="memory", settings={}, connection_id="psa")
-        tenancy.deploy_blueprint(db, tenant_id=tenant, document=BLUEPRINT,
-                                 bindings={"source": "psa", "target": "erp"})
+        tenancy.add_connection(
+            db,
+            tenant_id=tenant,
+            kind="http-recorder",
+            settings={"url": recorder.url},
+            connection_id="erp",
+        )
+        tenancy.add_connection(
+            db, tenant_id=tenant, kind="memory", settings={}, connection_id="psa"
+        )
+        tenancy.deploy_blueprint(
+            db, tenant_id=tenant, document=BLUEPRINT, bindings={"source": "psa", "target": "erp"}
+        )
         client = Client(db)
-        client.ingest([BusinessEvent(tenant_id=tenant, connection_id="psa", event_type="time_entry.approved",
-                                     object_type="time_entry", external_id=f"te-{i}", source_version=1,
-                                     payload={"record": {"n": i}}) for i in range(EVENTS)])
+        client.ingest(
+            [
+                BusinessEvent(
+                    tenant_id=tenant,
+                    connection_id="psa",
+                    event_type="time_entry.approved",
+                    object_type="time_entry",
+                    external_id=f"te-{i}",
+                    source_version=1,
+                    payload={"record": {"n": i}},
+                )
+                for i in range(EVENTS)
+            ]
+        )
 
         first = _worker(db_path)
-        assert_eventually(lambda: len(recorder.effects) >= 60, timeout=60, message="first worker wrote")
+        assert_eventually(
+            lambda: len(recorder.effects) >= 60, timeout=60, message="first worker wrote"
+        )
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         killed_at = len(recorder.effects)
@@ -65,8 +99,11 @@ def test_worker_sigkill_mid_run_loses_and_duplicates_nothing(db, db_path):
 
         second = _worker(db_path)
         try:
-            assert_eventually(lambda: client.counts(tenant).get("succeeded") == EVENTS, timeout=120,
-                              message="all runs succeeded")
+            assert_eventually(
+                lambda: client.counts(tenant).get("succeeded") == EVENTS,
+                timeout=120,
+                message="all runs succeeded",
+            )
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(10)
@@ -74,7 +111,11 @@ def test_worker_sigkill_mid_run_loses_and_duplicates_nothing(db, db_path):
                 second.kill()
 
         keys = [e["key"] for e in recorder.effects]
-        assert len(keys) == EVENTS, f"{len(keys) - len(set(keys))} duplicates, {EVENTS - len(set(keys))} lost"
+        assert len(keys) == EVENTS, (
+            f"{len(keys) - len(set(keys))} duplicates, {EVENTS - len(set(keys))} lost"
+        )
         assert len(set(keys)) == EVENTS
-        assert {e["body"]["entity"] for e in recorder.effects} == {f"psa:time_entry:te-{i}" for i in range(EVENTS)}
+        assert {e["body"]["entity"] for e in recorder.effects} == {
+            f"psa:time_entry:te-{i}" for i in range(EVENTS)
+        }
         assert time.time()  # keep the server alive until here

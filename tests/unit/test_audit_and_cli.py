@@ -43,8 +43,11 @@ def test_audit_verify_reports_an_altered_row(populated):
     setup, url = populated
     audit = store.tables.audit_log
     with setup.db.write() as conn:
-        conn.execute(sa.update(audit).where(audit.c.tenant_id == setup.tenant_id, audit.c.seq == 4)
-                     .values(detail='{"forged": true}'))
+        conn.execute(
+            sa.update(audit)
+            .where(audit.c.tenant_id == setup.tenant_id, audit.c.seq == 4)
+            .values(detail='{"forged": true}')
+        )
     result = _invoke("audit", "verify", "--database-url", url, "--json")
     assert result.exit_code == 1
     [report] = [r for r in json.loads(result.output) if r["tenant_id"] == setup.tenant_id]
@@ -54,12 +57,16 @@ def test_audit_verify_reports_an_altered_row(populated):
 @pytest.mark.parametrize("seq", [3, "last"])
 def test_audit_verify_reports_a_deleted_row(populated, seq):
     """Deleting a row in the middle, or the newest row, is detected."""
-    setup, url = populated
+    setup, _url = populated
     audit = store.tables.audit_log
     with setup.db.write() as conn:
-        last = conn.execute(sa.select(sa.func.max(audit.c.seq)).where(audit.c.tenant_id == setup.tenant_id)).scalar()
+        last = conn.execute(
+            sa.select(sa.func.max(audit.c.seq)).where(audit.c.tenant_id == setup.tenant_id)
+        ).scalar()
         target = last if seq == "last" else seq
-        conn.execute(sa.delete(audit).where(audit.c.tenant_id == setup.tenant_id, audit.c.seq == target))
+        conn.execute(
+            sa.delete(audit).where(audit.c.tenant_id == setup.tenant_id, audit.c.seq == target)
+        )
     with setup.db.read() as conn:
         report = store.audit.verify(conn, setup.tenant_id)
     assert not report.ok and report.first_bad_seq == target
@@ -70,7 +77,16 @@ def test_cli_help_lists_the_commands():
     """`ledgerbridge --help` names every operator command."""
     result = _invoke("--help")
     assert result.exit_code == 0
-    for command in ("init", "worker", "runs", "exceptions", "replay", "audit", "blueprint", "sandbox"):
+    for command in (
+        "init",
+        "worker",
+        "runs",
+        "exceptions",
+        "replay",
+        "audit",
+        "blueprint",
+        "sandbox",
+    ):
         assert command in result.output
 
 
@@ -80,12 +96,23 @@ def test_cli_exceptions_list_show_retry_skip(populated):
     listed = _invoke("exceptions", "list", "--database-url", url, "--json")
     [exc] = json.loads(listed.output)
     assert exc["reason"] == "hours: hours must be more than 0 and at most 24"
-    shown = json.loads(_invoke("exceptions", "show", exc["id"], "--database-url", url, "--json").output)
+    shown = json.loads(
+        _invoke("exceptions", "show", exc["id"], "--database-url", url, "--json").output
+    )
     assert shown["detail"]["record"]["hours"] == 0
     no_reason = _invoke("exceptions", "skip", exc["id"], "--database-url", url)
     assert no_reason.exit_code != 0
-    skipped = _invoke("exceptions", "skip", exc["id"], "--reason", "test entry", "--database-url", url,
-                      "--actor", "ops@partner")
+    skipped = _invoke(
+        "exceptions",
+        "skip",
+        exc["id"],
+        "--reason",
+        "test entry",
+        "--database-url",
+        url,
+        "--actor",
+        "ops@partner",
+    )
     assert skipped.exit_code == 0, skipped.output
     assert setup.client().show_run(exc["run_id"])["status"] == "skipped"
     again = _invoke("exceptions", "retry", exc["id"], "--database-url", url)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ledgerbridge.engine import client, step, worker
 from ledgerbridge.engine._ids import idempotency_key, new_id
-from ledgerbridge.engine._retry import RetryPolicy
+from ledgerbridge.engine._retry import RetryPolicy, call_with_retry
 from ledgerbridge.engine.client import Client, IngestResult
 from ledgerbridge.engine.step import StepContext, step_kind
 from ledgerbridge.engine.worker import Worker, WorkerSettings
@@ -20,6 +20,7 @@ __all__ = [
     "StepContext",
     "Worker",
     "WorkerSettings",
+    "call_with_retry",
     "client",
     "idempotency_key",
     "new_id",

@@ -201,6 +201,32 @@ class RunExecutor:
         )
         return base
 
+    def internal_failure(self, item: RunInput, exc: Exception) -> Outcome:
+        """Park a run whose execution failed inside the engine itself."""
+        claim = item.claim
+        base = Outcome(
+            tenant_id=claim.tenant_id,
+            run_id=claim.id,
+            status="parked",
+            available_at=self.clock(),
+            entity_key=claim.entity_key,
+            entity_version=claim.entity_version,
+        )
+        wrapped = errors.PermanentError(
+            f"the engine failed on this run: {type(exc).__name__}: {exc}",
+            hint="this is a defect; report it, then retry or skip the run",
+        )
+        return self._fail(
+            base,
+            wrapped,
+            step_name=None,
+            attempt=claim.attempts,
+            record={},
+            about=None,
+            connection=None,
+            item=item,
+        )
+
     def _check(
         self,
         event: BusinessEvent,

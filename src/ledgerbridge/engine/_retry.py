@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from ledgerbridge.errors import TransientError
+
+T = TypeVar("T")
+
+DEFAULT_MAX_ATTEMPTS = 8
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -15,7 +23,7 @@ class RetryPolicy:
     (full jitter), but never less than a server's Retry-After.
     """
 
-    max_attempts: int = 8
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
     base_delay: float = 0.5
     multiplier: float = 2.0
     max_delay: float = 60.0
@@ -51,4 +59,22 @@ class RetryPolicy:
         unknown = set(settings) - allowed
         if unknown:
             raise ValueError(f"unknown retry settings: {', '.join(sorted(unknown))}")
-        return cls(**settings)
+        try:
+            values = {name: float(value) for name, value in settings.items()}
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"retry settings must be numbers: {exc}") from None
+        attempts = int(values.pop("max_attempts", DEFAULT_MAX_ATTEMPTS))
+        return cls(max_attempts=attempts, **values)
+
+
+async def call_with_retry(fn: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
+    """Await ``fn()``, retrying TransientErrors as ``policy`` says (for reads outside runs)."""
+    attempt = 1
+    while True:
+        try:
+            return await fn()
+        except TransientError as exc:
+            if not policy.should_retry(attempt):
+                raise
+            await asyncio.sleep(policy.delay(attempt, retry_after=exc.retry_after))
+            attempt += 1

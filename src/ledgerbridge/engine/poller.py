@@ -11,10 +11,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ledgerbridge import store
+import structlog
+
+from ledgerbridge import errors, store
 from ledgerbridge.engine.client import Client
 
 __all__ = ["CURSOR_OBJECT", "Poller"]
+
+log = structlog.get_logger("ledgerbridge.poller")
 
 #: xref object type under which feed cursors are kept (canonical id = connection id)
 CURSOR_OBJECT = "_feed_cursor"
@@ -27,6 +31,7 @@ class Poller:
         self.db = db
         self.services = services
         self.client = client or Client(db)
+        self.failures: dict[tuple[str, str], str] = {}
 
     def _feeds(self) -> list[tuple[str, str]]:
         with self.db.read() as conn:
@@ -38,13 +43,28 @@ class Poller:
         return sorted(feeds)
 
     async def poll(self, *, max_pages: int = 1000) -> int:
-        """Read each feed until it has nothing more; return how many events were stored."""
+        """Read each feed until it has nothing more; return how many events were stored.
+
+        A feed that fails (the system is down, throttling, credentials revoked) is left
+        where its cursor stands and named in :attr:`failures`; the next poll resumes it.
+        """
         stored = 0
+        self.failures = {}
         for tenant_id, connection_id in self._feeds():
-            connector = self.services.connector(tenant_id, connection_id)
-            if not hasattr(connector, "read_events"):
-                continue
-            stored += await self._drain_feed(tenant_id, connection_id, connector, max_pages)
+            try:
+                connector = self.services.connector(tenant_id, connection_id)
+                if not hasattr(connector, "read_events"):
+                    continue
+                stored += await self._drain_feed(tenant_id, connection_id, connector, max_pages)
+            except errors.LedgerbridgeError as exc:
+                self.failures[(tenant_id, connection_id)] = exc.message
+                log.warning(
+                    "feed read failed",
+                    tenant_id=tenant_id,
+                    connection_id=connection_id,
+                    error=exc.message,
+                    kind=exc.kind,
+                )
         return stored
 
     async def _drain_feed(

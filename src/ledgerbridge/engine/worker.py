@@ -266,7 +266,11 @@ class Worker:
 
         async def one(item: RunInput) -> Outcome:
             async with gate:
-                return await self.executor.execute(item)
+                try:
+                    return await self.executor.execute(item)
+                except Exception as exc:  # never let one run take the batch down
+                    log.exception("run failed inside the engine", run_id=item.claim.id)
+                    return self.executor.internal_failure(item, exc)
 
         return list(await asyncio.gather(*(one(i) for i in inputs)))
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from ledgerbridge import store
+from ledgerbridge.engine import RetryPolicy, call_with_retry
 from ledgerbridge.engine._deployments import DeploymentCache
 from ledgerbridge.errors import ConfigError
 from ledgerbridge.operations._reconcile import ReconReport, SourceItem, TargetCharge, compare
@@ -30,10 +32,13 @@ async def reconcile_tenant(db: store.Database, tenant_id: str, services: Any) ->
         )
     psa = services.connector(tenant_id, bindings["psa"])
     erp = services.connector(tenant_id, bindings["erp"])
-    source = [_source_item(r) for r in await psa.list_billable_work()]
+    policy = RetryPolicy(max_attempts=10, base_delay=0.1, max_delay=5.0)
+    work = await call_with_retry(psa.list_billable_work, policy)
+    source = [_source_item(r) for r in work]
     target: list[TargetCharge] = []
     for project in projects:
-        for charge in await erp.list_charges(project.external_id):
+        charges = await call_with_retry(partial(erp.list_charges, project.external_id), policy)
+        for charge in charges:
             target.append(
                 TargetCharge(
                     project_id=project.canonical_id,
@@ -46,7 +51,7 @@ async def reconcile_tenant(db: store.Database, tenant_id: str, services: Any) ->
                 )
             )
     report = compare(source, target, held=held)
-    report.invoices = await _invoice_totals(erp, invoices)
+    report.invoices = await _invoice_totals(erp, invoices, policy)
     return report
 
 
@@ -71,11 +76,11 @@ def _held(rows: list[Any]) -> set[tuple[str, str]]:
     return held
 
 
-async def _invoice_totals(erp: Any, invoices: list[Any]) -> dict[str, Any]:
+async def _invoice_totals(erp: Any, invoices: list[Any], policy: RetryPolicy) -> dict[str, Any]:
     totals: dict[str, dict[str, Decimal]] = {}
     counts = {"drafted": 0, "paid": 0, "partially_paid": 0, "open": 0}
     for row in invoices:
-        invoice = await erp.get_invoice(row.external_id)
+        invoice = await call_with_retry(partial(erp.get_invoice, row.external_id), policy)
         currency = invoice.total.currency
         bucket = totals.setdefault(currency, {"invoiced": Decimal(0), "paid": Decimal(0)})
         bucket["invoiced"] += invoice.total.amount

@@ -22,6 +22,8 @@ from typing import Any
 
 #: workspace status messages and their (key, color)
 STATUSES: dict[str, tuple[int, str]] = {
+    "Prospect": (100, "grey"),
+    "Estimate": (110, "grey"),
     "Not Started": (200, "grey"),
     "Okay to Start": (210, "light-green"),
     "Active": (300, "green"),

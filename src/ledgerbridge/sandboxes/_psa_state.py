@@ -221,6 +221,17 @@ class PsaState:
         self.next_id += 1
         return oid
 
+    def now(self) -> dt.datetime:
+        """The sandbox's time for API writes.
+
+        Once activity operations have been applied, the sandbox runs on the activity's
+        clock (the time of the latest op), so a replayed month and the API writes made while
+        it replays share one timeline and one change feed.
+        """
+        if self.activity_now:
+            return dt.datetime.fromisoformat(self.activity_now)
+        return self.clock()
+
     def prune_events(self) -> str:
         """Drop the oldest events beyond the retention window; return the window's start."""
         with self.lock:
@@ -260,7 +271,7 @@ class PsaState:
             PsaError: 422 when the object is invalid.
         """
         with self.lock:
-            at, today = stamp(self.clock()), self.clock().date().isoformat()
+            at, today = stamp(self.now()), self.now().date().isoformat()
             kept = {"invoice_id"} if resource == "external_payments" else set()
             fields = {k: v for k, v in fields.items() if k not in rules.READ_ONLY - kept}
             if resource == "invoices":
@@ -316,7 +327,7 @@ class PsaState:
             for field in ("workspace_id", "story_id", "user_id", "organization_id"):
                 if changes.get(field) is not None:
                     changes[field] = str(changes[field])
-            return self._put(resource, oid, changes, stamp(self.clock()))
+            return self._put(resource, oid, changes, stamp(self.now()))
 
     def delete(self, resource: str, oid: str) -> None:
         """Delete one object from the API.
@@ -329,7 +340,7 @@ class PsaState:
                 raise rules.PsaError(
                     422, f"{RESOURCES[resource][0]} {oid} is invoiced and cannot be deleted"
                 )
-            self._remove(resource, oid, stamp(self.clock()))
+            self._remove(resource, oid, stamp(self.now()))
 
 
 def _ref_of(doc: dict[str, Any]) -> str | None:

@@ -1,4 +1,9 @@
-"""JSON encoding for stored documents: Decimal, date and datetime survive a round trip as text."""
+"""JSON encoding for stored documents.
+
+Decimals are written as JSON numbers with every digit of their text, and numbers with a
+fraction are read back as Decimal, so amounts round-trip exactly and never pass through a
+float. Dates and datetimes are written as ISO text.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,12 @@ from typing import Any
 
 import msgspec
 
-_encoder = msgspec.json.Encoder(decimal_format="string")
-_decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder(decimal_format="number")
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
 
 
 def dumps(value: Any) -> str:
-    """Encode ``value`` as compact JSON; Decimals become strings, dates ISO strings."""
+    """Encode ``value`` as compact JSON; Decimals become exact numbers, dates ISO strings."""
     return _encoder.encode(value).decode()
 
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledgerbridge import blueprints, store
 from ledgerbridge.engine import new_id
+from ledgerbridge.store import _scoped
 from ledgerbridge.store._audit import AuditEntry
 
+if TYPE_CHECKING:
+    from ledgerbridge.tenancy._secrets import Keyring
+
 SLA_TIERS = ("bronze", "silver", "gold")
+#: the environments every new tenant gets
+ENVIRONMENTS = ("sandbox", "production")
 
 
 def create_partner(
@@ -58,6 +64,10 @@ def create_tenant(
                 "created_at": now,
             },
         )
+        _scoped.insert_environments(
+            conn,
+            [{"tenant_id": tid, "name": e, "label": "", "created_at": now} for e in ENVIRONMENTS],
+        )
         store.audit.append(
             conn,
             [
@@ -83,8 +93,17 @@ def add_connection(
     connection_id: str | None = None,
     environment: str = "production",
     actor: str = "system",
+    credentials: dict[str, Any] | None = None,
+    keyring: Keyring | None = None,
 ) -> str:
-    """Add a connection to an external system for a tenant; return its id."""
+    """Add a connection to an external system for a tenant; return its id.
+
+    ``credentials`` are sealed with ``keyring`` and stored apart from ``settings``; they
+    are never returned by the API.
+    """
+    if credentials and keyring is None:
+        raise ValueError("credentials need a keyring to be sealed with")
+    secret = keyring.seal(credentials) if credentials and keyring is not None else None
     cid = connection_id or new_id("con")
     now = time.time()
     with db.write() as conn:
@@ -96,6 +115,7 @@ def add_connection(
                 "kind": kind,
                 "environment": environment,
                 "settings": store.dumps(settings),
+                "secret": secret,
                 "created_at": now,
             },
         )
