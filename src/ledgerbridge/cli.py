@@ -97,8 +97,29 @@ def worker(
     )
     db = _db(database_url)
     store.migrate(db)
-    done = asyncio.run(Worker(db, settings=settings).run(once=once))
+    worker = Worker(db, settings=settings, settings_loader=_settings_loader(db))
+    done = asyncio.run(worker.run(once=once))
     typer.echo(f"processed {done} runs")
+
+
+def _settings_loader(db: store.Database) -> Any:
+    """Decrypt connection credentials with LEDGERBRIDGE_SECRET_KEY when it is set."""
+    import os
+    from functools import partial
+
+    from ledgerbridge import tenancy
+
+    keys = [
+        k
+        for k in [
+            os.environ.get("LEDGERBRIDGE_SECRET_KEY"),
+            *os.environ.get("LEDGERBRIDGE_OLD_SECRET_KEYS", "").split(","),
+        ]
+        if k
+    ]
+    if not keys:
+        return None
+    return partial(tenancy.connection_settings, db, secret_key=tenancy.Keyring(keys))
 
 
 @runs_app.command("list")
@@ -326,14 +347,18 @@ def demo(
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Keep serving after the summary.")
     ] = False,
+    entries: Annotated[
+        int, typer.Option(help="Time entries a month (the firm is scaled to match).")
+    ] = 25_000,
 ) -> None:
     """Run the delivery-to-cash month end to end and print what a finance lead wants to know."""
-    from ledgerbridge.demo import DemoOptions, render_summary, run_demo
+    from ledgerbridge.demo import DemoOptions, render_summary, run_demo, scaled_config
 
     if erp not in ("sandbox", "tryton"):
         raise errors.ConfigError(f"--erp must be sandbox or tryton, not {erp!r}")
+    config = scaled_config(entries=entries, months=months, seed=seed)
     options = DemoOptions(
-        months=months, fault_rate=fault_rate, seed=seed, database=database, erp=erp
+        months=months, fault_rate=fault_rate, seed=seed, database=database, erp=erp, config=config
     )
     summary = asyncio.run(run_demo(options))
     if as_json:
@@ -357,7 +382,7 @@ def reconcile(
     db = _db(database_url)
 
     async def go() -> Any:
-        worker = Worker(db)
+        worker = Worker(db, settings_loader=_settings_loader(db))
         try:
             return await reconcile_tenant(db, tenant, worker)
         finally:

@@ -9,7 +9,8 @@ finance team pay most invoices in the ERP, and reports what a finance lead wants
 from __future__ import annotations
 
 import asyncio
-import itertools
+import functools
+import secrets
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -19,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import structlog
 
 from ledgerbridge import sample, sandboxes, store, tenancy
@@ -62,6 +64,23 @@ class DemoEnvironment:
     started: float = field(default_factory=time.monotonic)
 
 
+def scaled_config(*, entries: int, months: int = 1, seed: int = 42) -> sample.SampleConfig:
+    """A sample firm scaled from the 600-person default to ``entries`` time entries a month."""
+    if entries < 50:
+        raise ValueError("entries must be at least 50")
+    ratio = entries / 25_000
+    clients = max(3, round(120 * ratio))
+    return sample.SampleConfig(
+        seed=seed,
+        months=months,
+        people=max(10, round(600 * ratio)),
+        clients=clients,
+        projects=max(clients, round(250 * ratio)),
+        entries_per_month=entries,
+        expenses_per_month=max(5, round(3000 * ratio)),
+    )
+
+
 def _faults(rate: float, seed: int) -> sandboxes.FaultPlan | None:
     if rate <= 0:
         return None
@@ -90,6 +109,12 @@ def _setup(options: DemoOptions) -> DemoEnvironment:
     erp = sandboxes.start_erp(
         sandboxes.ErpConfig(tokens=(ERP_TOKEN,), throttle=False), faults=faults
     )
+    # The demo's credentials are sealed at rest like any partner's, under a key of its own.
+    key_file = options.database.with_suffix(".key")
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(32))
+        key_file.chmod(0o600)
+    keyring = tenancy.Keyring([key_file.read_text().strip()])
     partner = tenancy.create_partner(
         db,
         name="Northwind Partners",
@@ -104,12 +129,13 @@ def _setup(options: DemoOptions) -> DemoEnvironment:
         connection_id="psa",
         settings={
             "base_url": f"{psa.url}/api/v1",
-            "token": PSA_TOKEN,
             "connection_id": "psa",
             "per_page": 200,
             "rate_limit_per_second": 0,
             "retry": retry,
         },
+        credentials={"token": PSA_TOKEN},
+        keyring=keyring,
     )
     tenancy.add_connection(
         db,
@@ -119,17 +145,22 @@ def _setup(options: DemoOptions) -> DemoEnvironment:
         settings={
             "base_url": erp.url,
             "realm_id": REALM,
-            "access_token": ERP_TOKEN,
             "connection_id": "erp",
             "rate_limit_per_second": 100_000,
             "per_minute": 10_000_000,
             "retry": retry,
         },
+        credentials={"access_token": ERP_TOKEN},
+        keyring=keyring,
     )
     tenancy.deploy_blueprint(
         db, tenant_id=tenant, document=SHIPPED, bindings={"psa": "psa", "erp": "erp"}
     )
-    worker = Worker(db, settings=WorkerSettings(batch_size=200, concurrency=32, lease_seconds=60))
+    worker = Worker(
+        db,
+        settings=WorkerSettings(batch_size=200, concurrency=32, lease_seconds=60),
+        settings_loader=functools.partial(tenancy.connection_settings, db, secret_key=keyring),
+    )
     client = Client(db)
     return DemoEnvironment(
         db=db,
@@ -144,8 +175,22 @@ def _setup(options: DemoOptions) -> DemoEnvironment:
 
 
 def _by_hour(ops: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    for _hour, group in itertools.groupby(ops, key=lambda op: str(op["at"])[:13]):
-        yield list(group)
+    """Group ops by hour, closing a group after each milestone completion.
+
+    The pipeline catches up after every group, as it would in real time; a completed
+    milestone is invoiced before anything that happens after it in the PSA.
+    """
+    group: list[dict[str, Any]] = []
+    for op in ops:
+        if group and str(op["at"])[:13] != str(group[-1]["at"])[:13]:
+            yield group
+            group = []
+        group.append(op)
+        if op["resource"] == "stories" and (op.get("fields") or {}).get("state") == "completed":
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 async def _catch_up(env: DemoEnvironment, *, deadline: float = 120.0) -> None:
@@ -219,7 +264,8 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
         await _catch_up(env)
         elapsed = time.monotonic() - started
         recon = await reconcile_ops.reconcile_tenant(env.db, env.tenant_id, env.worker)
-        summary = _summary(env, dataset, recon, elapsed, payments)
+        faults = await _fault_stats(env)
+        summary = _summary(env, dataset, recon, elapsed, payments, faults)
     finally:
         await env.worker.aclose()
         env.psa.stop()
@@ -229,10 +275,18 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
 
 
 def _summary(
-    env: DemoEnvironment, dataset: Any, recon: Any, elapsed: float, payments: dict[str, int]
+    env: DemoEnvironment,
+    dataset: Any,
+    recon: Any,
+    elapsed: float,
+    payments: dict[str, int],
+    faults: dict[str, Any],
 ) -> dict[str, Any]:
     with env.db.read() as conn:
         exceptions = store.exceptions.count_open_by_reason(conn, env.tenant_id)
+        open_rows = store.exceptions.list_(
+            conn, tenant_id=env.tenant_id, status="open", limit=100_000
+        )
         latencies = store.runs.posting_latencies(
             conn, env.tenant_id, flows=("post_time", "post_expense")
         )
@@ -262,7 +316,33 @@ def _summary(
             "count": len(latencies),
         },
         "reconciliation": recon.to_dict(),
+        "exception_records": [_exception_record(row) for row in open_rows],
+        "faults_injected": faults,
     }
+
+
+def _exception_record(row: Any) -> dict[str, Any]:
+    detail = store.loads(row.detail) or {}
+    _connection, object_type, external_id = str(detail.get("entity_key", "::")).split(":", 2)
+    return {
+        "id": row.id,
+        "flow": row.flow,
+        "object_type": object_type,
+        "external_id": external_id,
+        "reason": row.reason,
+    }
+
+
+async def _fault_stats(env: DemoEnvironment) -> dict[str, Any]:
+    """Faults the sandboxes injected, from their admin endpoints."""
+    by_kind: Counter[str] = Counter()
+    async with aiohttp.ClientSession() as http:
+        for server in (env.psa, env.erp):
+            async with http.get(f"{server.url}/_admin/stats") as response:
+                stats = await response.json()
+            for kind, n in (stats.get("faults") or {}).items():
+                by_kind[kind] += int(n)
+    return {"total": sum(by_kind.values()), "by_kind": dict(by_kind)}
 
 
 def render_summary(summary: dict[str, Any]) -> str:

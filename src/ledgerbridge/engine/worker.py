@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import structlog
 
-from ledgerbridge import connectors, store
+from ledgerbridge import connectors, errors, store
 from ledgerbridge.engine._deployments import DeploymentCache
 from ledgerbridge.engine._execute import Outcome, RunExecutor, RunInput
 from ledgerbridge.engine._retry import RetryPolicy
@@ -60,6 +60,7 @@ class Worker:
         clock: Callable[[], float] = time.time,
         fault_hook: Callable[[str], None] | None = None,
         connector_kwargs: dict[str, Any] | None = None,
+        settings_loader: Callable[[str, str], dict[str, Any]] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings or WorkerSettings()
@@ -71,6 +72,7 @@ class Worker:
         self._policies: dict[tuple[str, str], RetryPolicy] = {}
         self._xrefs: dict[tuple[str, str, str, str], str] = {}
         self._connector_kwargs = connector_kwargs or {}
+        self._settings_loader = settings_loader or self._plain_settings
         self._http: aiohttp.ClientSession | None = None
         self._stop = asyncio.Event()
         self.executor = RunExecutor(
@@ -84,18 +86,26 @@ class Worker:
         key = (tenant_id, connection_id)
         found = self._connectors.get(key)
         if found is None:
-            from ledgerbridge.errors import ConfigError
-
             with self.db.read() as conn:
                 row = store.tenancy.get_connection(conn, tenant_id, connection_id)
             if row is None:
-                raise ConfigError(f"connection {connection_id} does not exist")
-            settings = store.loads(row.settings) or {}
+                raise errors.ConfigError(f"connection {connection_id} does not exist")
+            if row.secret and self._settings_loader == self._plain_settings:
+                raise errors.ConfigError(
+                    f"connection {connection_id} has encrypted credentials and this worker has no key",
+                    hint="start the worker with LEDGERBRIDGE_SECRET_KEY set",
+                )
+            settings = self._settings_loader(tenant_id, connection_id)
             found = connectors.create(
                 row.kind, settings, session=self.http, tenant_id=tenant_id, **self._connector_kwargs
             )
             self._connectors[key] = found
         return found
+
+    def _plain_settings(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
+        with self.db.read() as conn:
+            row = store.tenancy.get_connection(conn, tenant_id, connection_id)
+        return (store.loads(row.settings) or {}) if row else {}
 
     def xref(self, tenant_id: str, object_type: str, canonical_id: str, system: str) -> str | None:
         """Return a recorded cross-reference (cached; xrefs only ever gain ids)."""

@@ -144,7 +144,8 @@ def compare(
             totals["posted"] += charge.amount
             if charge.billed:
                 totals["invoiced"] += charge.amount
-        if key in held and not found:
+        if key in held:
+            # An open exception explains this record; it is listed with it, not as a difference.
             report.held.append(item)
             continue
         report.differences.extend(_differences(item, found))

@@ -185,7 +185,9 @@ def _expense(
         "is_invoiced": False,
         "notes": rng.choice(_catalog.EXPENSE_NOTES[category]),
     }
-    kind = _problems.pick_kind(rng, ctx.plan.problem_rate, resource="expenses", billable=False)
+    kind = _problems.pick_kind(
+        rng, ctx.plan.problem_rate, resource="expenses", billable=bool(fields["billable"])
+    )
     if kind is not None:
         _problems.spoil(rng, kind, fields)
     record = _records.ExpenseRecord(

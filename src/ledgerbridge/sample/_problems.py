@@ -55,8 +55,12 @@ def problem_for(resource: str, id_: str, kind: str, *, field: str = "") -> Seede
 
 
 def pick_kind(rng: random.Random, rate: float, *, resource: str, billable: bool) -> str | None:
-    """Draw whether a new record carries a problem, and which one."""
-    if rng.random() >= rate:
+    """Draw whether a new record carries a problem, and which one.
+
+    Only billable records are spoiled: they are the ones the delivery-to-cash flow posts
+    and checks; a non-billable record never reaches the ERP.
+    """
+    if not billable or rng.random() >= rate:
         return None
     if resource == "expenses":
         return rng.choice(_EXPENSE)

@@ -133,8 +133,11 @@ def customer_body(customer: Customer, *, key: str) -> dict[str, Any]:
 
 def project_body(project: Project, *, customer_erp_id: str, key: str) -> dict[str, Any]:
     """Return the sub-customer fields of ``project`` under the customer ``customer_erp_id``."""
+    # QuickBooks wants DisplayName unique across every customer and job, while PSA project
+    # titles repeat ("ERP rollout" for two clients); the project id keeps it unique.
+    suffix = f" ({project.id})"
     return {
-        "DisplayName": project.name.strip(),
+        "DisplayName": project.name.strip()[: 100 - len(suffix)] + suffix,
         "ParentRef": {"value": customer_erp_id},
         "Job": True,
         "IsProject": True,
