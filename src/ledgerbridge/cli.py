@@ -98,7 +98,7 @@ def worker(
     db = _db(database_url)
     store.migrate(db)
     worker = Worker(db, settings=settings, settings_loader=_settings_loader(db))
-    done = asyncio.run(worker.run(once=once))
+    done = asyncio.run(worker.run(once=once, handle_signals=True))
     typer.echo(f"processed {done} runs")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -150,13 +151,22 @@ class Worker:
         return self._http
 
     # the loop ----------------------------------------------------------------------------
-    async def run(self, *, once: bool = False, max_batches: int | None = None) -> int:
+    async def run(
+        self, *, once: bool = False, max_batches: int | None = None, handle_signals: bool = False
+    ) -> int:
         """Process batches until stopped; with ``once``, until the queue has nothing due.
+
+        With ``handle_signals``, SIGTERM and SIGINT stop the loop gracefully: the batch in
+        flight completes and is recorded, nothing new is claimed.
 
         Returns:
             The number of runs processed.
         """
         total, batches = 0, 0
+        if handle_signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, self.stop)
         try:
             while not self._stop.is_set():
                 done = await self.run_batch()
