@@ -1,12 +1,13 @@
 """The partner walk-through of docs/walkthrough.md, over HTTP against a real uvicorn server.
 
-The ``kantata`` and ``quickbooks`` connector kinds are not registered in this checkout, so
-the PSA and ERP connections use the ``memory`` kind of ``ledgerbridge.testing``.
+The first test drives the engine over the ``memory`` connector kind; the second connects
+the Kantata and QuickBooks sandboxes and deploys the shipped delivery-to-cash blueprint.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from pathlib import Path
@@ -109,7 +110,9 @@ def test_walkthrough_partner_onboards_a_tenant_and_works_an_exception(
             answer = api.post(f"/hooks/{psa['id']}", content=body, headers=_signed(body))
             assert answer.status_code == 202, answer.text
 
-        asyncio.run(engine.Worker(db).run(once=True))
+        keyring = app.state.keyring
+        loader = functools.partial(tenancy.connection_settings, db, secret_key=keyring)
+        asyncio.run(engine.Worker(db, settings_loader=loader).run(once=True))
 
         runs = api.get("/api/v1/runs", params={"tenant_id": tenant}).json()["items"]
         assert sorted(r["status"] for r in runs) == ["parked", "succeeded"]

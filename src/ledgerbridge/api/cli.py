@@ -50,15 +50,47 @@ def _fail(exc: errors.LedgerbridgeError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def serve(host: Host = None, port: Port = None, database_url: DatabaseUrl = None) -> None:
+def serve(
+    host: Host = None,
+    port: Port = None,
+    database_url: DatabaseUrl = None,
+    with_worker: Annotated[
+        bool,
+        typer.Option("--with-worker", help="Also run a worker (and feed polling) in this process."),
+    ] = False,
+    poll_interval: Annotated[
+        float, typer.Option(help="Seconds between reads of connected systems' change feeds.")
+    ] = 5.0,
+) -> None:
     """Serve the REST API and webhook receivers with uvicorn."""
+    import asyncio
+
     import uvicorn
 
+    from ledgerbridge.api._background import work_until
     from ledgerbridge.api.app import create_app
 
     settings = _settings(host=host, port=port, database_url=database_url)
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    )
+    if not with_worker:
+        server.run()
+        return
+
+    async def both() -> None:
+        await asyncio.gather(
+            server.serve(),
+            work_until(
+                app.state.db,
+                app.state.keyring,
+                lambda: server.should_exit,
+                poll_interval=poll_interval,
+            ),
+        )
+
+    asyncio.run(both())
 
 
 @secrets_app.command("rotate")

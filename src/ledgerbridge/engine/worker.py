@@ -98,7 +98,12 @@ class Worker:
                 )
             settings = self._settings_loader(tenant_id, connection_id)
             found = connectors.create(
-                row.kind, settings, session=self.http, tenant_id=tenant_id, **self._connector_kwargs
+                row.kind,
+                settings,
+                session=self.http,
+                tenant_id=tenant_id,
+                connection_id=connection_id,
+                **self._connector_kwargs,
             )
             self._connectors[key] = found
         return found
