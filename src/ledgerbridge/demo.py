@@ -4,14 +4,23 @@ It starts the PSA and ERP sandboxes on loopback, creates a partner, a tenant and
 deployment on the embedded SQLite store, replays the sample month into the PSA hour by hour
 (the pipeline catches up after each hour, as it would in real time), lets the client's
 finance team pay most invoices in the ERP, and reports what a finance lead wants to know.
+
+With ``erp="tryton"`` the ERP is a real Tryton server started from the cached template
+database in a temporary directory. Tryton's project invoicing bills in the company currency
+(USD), so the sample firm's clients are all USD clients unless the config says otherwise.
+Invoices are posted and paid with Tryton's own pay wizard, and the payments come back
+through the Tryton connector's feed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import secrets
+import shutil
 import statistics
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -23,7 +32,8 @@ from typing import Any
 import aiohttp
 import structlog
 
-from ledgerbridge import sample, sandboxes, store, tenancy
+from ledgerbridge import errors, sample, sandboxes, store, tenancy
+from ledgerbridge.connectors import tryton
 from ledgerbridge.engine import Client, Worker, WorkerSettings
 from ledgerbridge.engine.poller import Poller
 from ledgerbridge.operations import reconcile as reconcile_ops
@@ -35,6 +45,10 @@ SHIPPED = Path(__file__).parent / "blueprints" / "shipped" / "delivery-to-cash.y
 PSA_TOKEN = "demo-psa-token"
 ERP_TOKEN = "demo-erp-token"
 REALM = "4620816365"
+ERPS = ("sandbox", "tryton")
+RETRY = {"max_attempts": 12, "base_delay": 0.05, "max_delay": 2.0}
+#: The Tryton template's company currency; a Tryton demo firm bills only in it.
+TRYTON_CURRENCIES = (("USD", 1),)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -47,6 +61,9 @@ class DemoOptions:
     database: Path = Path(".ledgerbridge/demo.db")
     erp: str = "sandbox"
     config: sample.SampleConfig | None = None
+    #: With ``erp="tryton"``: where to create the Tryton database and keep it after the
+    #: run (to inspect it in Tryton); a temporary directory, removed at the end, if None.
+    tryton_dir: Path | None = None
 
 
 @dataclass
@@ -61,6 +78,8 @@ class DemoEnvironment:
     worker: Worker
     poller: Poller
     client: Client
+    erp_kind: str = "sandbox"
+    workdir: Path | None = None
     started: float = field(default_factory=time.monotonic)
 
 
@@ -95,7 +114,56 @@ def _faults(rate: float, seed: int) -> sandboxes.FaultPlan | None:
     )
 
 
+def _start_tryton(directory: Path | None) -> tuple[tryton.TrytonServer, Path | None]:
+    """Start a Tryton server on a copy of the cached template.
+
+    Returns:
+        The server, and the temporary directory to remove afterwards (None when the
+        database lives in ``directory``, which is kept).
+    """
+    temporary = None if directory else Path(tempfile.mkdtemp(prefix="ledgerbridge-tryton-"))
+    try:
+        server = tryton.TrytonServer.from_template(directory or temporary or Path())
+        server.start()
+    except BaseException:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return server, temporary
+
+
+def _add_erp_connection(
+    db: store.Database, tenant: str, options: DemoOptions, erp: Any, keyring: tenancy.Keyring
+) -> None:
+    if options.erp == "tryton":
+        settings = erp.settings()
+        credentials = {"username": settings.pop("username"), "password": settings.pop("password")}
+        settings.update({"connection_id": "erp", "retry": RETRY})
+        kind = "tryton"
+    else:
+        settings = {
+            "base_url": erp.url,
+            "realm_id": REALM,
+            "connection_id": "erp",
+            "rate_limit_per_second": 100_000,
+            "per_minute": 10_000_000,
+            "retry": RETRY,
+        }
+        credentials, kind = {"access_token": ERP_TOKEN}, "quickbooks"
+    tenancy.add_connection(
+        db,
+        tenant_id=tenant,
+        kind=kind,
+        connection_id="erp",
+        settings=settings,
+        credentials=credentials,
+        keyring=keyring,
+    )
+
+
 def _setup(options: DemoOptions) -> DemoEnvironment:
+    if options.erp not in ERPS:
+        raise errors.ConfigError(f"the demo ERP must be sandbox or tryton, not {options.erp!r}")
     if options.database.exists():
         options.database.unlink()
     for suffix in ("-wal", "-shm"):
@@ -106,9 +174,14 @@ def _setup(options: DemoOptions) -> DemoEnvironment:
     psa = sandboxes.start_psa(
         sandboxes.PsaConfig(tokens=(PSA_TOKEN,), rate_limit=None), faults=faults
     )
-    erp = sandboxes.start_erp(
-        sandboxes.ErpConfig(tokens=(ERP_TOKEN,), throttle=False), faults=faults
-    )
+    workdir = None
+    erp: Any
+    if options.erp == "tryton":
+        erp, workdir = _start_tryton(options.tryton_dir)
+    else:
+        erp = sandboxes.start_erp(
+            sandboxes.ErpConfig(tokens=(ERP_TOKEN,), throttle=False), faults=faults
+        )
     # The demo's credentials are sealed at rest like any partner's, under a key of its own.
     key_file = options.database.with_suffix(".key")
     if not key_file.exists():
@@ -121,7 +194,6 @@ def _setup(options: DemoOptions) -> DemoEnvironment:
         brand={"display_name": "Northwind Cloud Ops", "primary": "#0b5cad"},
     )
     tenant = tenancy.create_tenant(db, partner_id=partner, name="Acme Consulting", sla_tier="gold")
-    retry = {"max_attempts": 12, "base_delay": 0.05, "max_delay": 2.0}
     tenancy.add_connection(
         db,
         tenant_id=tenant,
@@ -132,27 +204,12 @@ def _setup(options: DemoOptions) -> DemoEnvironment:
             "connection_id": "psa",
             "per_page": 200,
             "rate_limit_per_second": 0,
-            "retry": retry,
+            "retry": RETRY,
         },
         credentials={"token": PSA_TOKEN},
         keyring=keyring,
     )
-    tenancy.add_connection(
-        db,
-        tenant_id=tenant,
-        kind="quickbooks",
-        connection_id="erp",
-        settings={
-            "base_url": erp.url,
-            "realm_id": REALM,
-            "connection_id": "erp",
-            "rate_limit_per_second": 100_000,
-            "per_minute": 10_000_000,
-            "retry": retry,
-        },
-        credentials={"access_token": ERP_TOKEN},
-        keyring=keyring,
-    )
+    _add_erp_connection(db, tenant, options, erp, keyring)
     tenancy.deploy_blueprint(
         db, tenant_id=tenant, document=SHIPPED, bindings={"psa": "psa", "erp": "erp"}
     )
@@ -171,6 +228,8 @@ def _setup(options: DemoOptions) -> DemoEnvironment:
         worker=worker,
         poller=Poller(db, worker, client=client),
         client=client,
+        erp_kind=options.erp,
+        workdir=workdir,
     )
 
 
@@ -214,6 +273,34 @@ async def _catch_up(env: DemoEnvironment, *, deadline: float = 120.0) -> None:
             await asyncio.sleep(0.05)
 
 
+def _payment_share(invoice_id: str, balance: Decimal) -> Decimal:
+    """What the finance team pays: 70% of invoices in full, 15% half, 15% not yet."""
+    share = int(str(invoice_id)[-2:] or 0) % 20
+    if balance <= 0 or share >= 17:
+        return Decimal(0)
+    return balance if share < 14 else (balance / 2).quantize(Decimal("0.01"))
+
+
+async def _pay_tryton_invoices(env: DemoEnvironment) -> dict[str, int]:
+    """The finance team posts every drafted invoice in Tryton, then pays most of them."""
+    with env.db.read() as conn:
+        rows = store.xrefs.list_(conn, env.tenant_id, object_type="invoice", system="erp")
+    ids = sorted(int(row.external_id) for row in rows)
+    paid = Counter[str]()
+    async with aiohttp.ClientSession() as http:
+        settings = env.erp.settings()
+        client = tryton.TrytonClient(http, **settings)
+        await tryton.post_invoices(client, ids)
+        balances = await client.model("account.invoice").read(ids, ["id", "amount_to_pay"])
+        for row in balances:
+            balance = Decimal(row["amount_to_pay"])
+            amount = _payment_share(str(row["id"]), balance)
+            if amount > 0:
+                await tryton.pay_invoice(client, int(row["id"]), amount)
+                paid["full" if amount == balance else "partial"] += 1
+    return dict(paid)
+
+
 def _pay_invoices(env: DemoEnvironment) -> dict[str, int]:
     """The client's finance team pays: 70% of invoices in full, 15% in part, 15% not yet."""
     state = env.erp.state
@@ -223,11 +310,10 @@ def _pay_invoices(env: DemoEnvironment) -> dict[str, int]:
         batch = state.query(REALM, f"SELECT * FROM Invoice STARTPOSITION {start} MAXRESULTS 1000")
         found = batch.get("Invoice", [])
         for invoice in found:
-            share = int(str(invoice["Id"])[-2:] or 0) % 20
             balance = Decimal(str(invoice["Balance"]))
-            if balance <= 0 or share >= 17:
+            amount = _payment_share(str(invoice["Id"]), balance)
+            if amount <= 0:
                 continue
-            amount = balance if share < 14 else (balance / 2).quantize(Decimal("0.01"))
             state.create(
                 REALM,
                 "Payment",
@@ -253,6 +339,8 @@ def _pay_invoices(env: DemoEnvironment) -> dict[str, int]:
 async def run_demo(options: DemoOptions) -> dict[str, Any]:
     """Run the demo month(s) and return the summary."""
     config = options.config or sample.SampleConfig(seed=options.seed, months=options.months)
+    if options.erp == "tryton" and config.client_currencies is None:
+        config = dataclasses.replace(config, client_currencies=TRYTON_CURRENCIES)
     dataset = sample.generate(config)
     env = _setup(options)
     started = time.monotonic()
@@ -260,7 +348,10 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
         for group in _by_hour(dataset.ops):
             env.psa.state.apply_many(group)
             await _catch_up(env)
-        payments = _pay_invoices(env)
+        if env.erp_kind == "tryton":
+            payments = await _pay_tryton_invoices(env)
+        else:
+            payments = _pay_invoices(env)
         await _catch_up(env)
         elapsed = time.monotonic() - started
         recon = await reconcile_ops.reconcile_tenant(env.db, env.tenant_id, env.worker)
@@ -271,6 +362,8 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
         env.psa.stop()
         env.erp.stop()
         env.db.dispose()
+        if env.workdir is not None:
+            shutil.rmtree(env.workdir, ignore_errors=True)
     return summary
 
 
@@ -336,8 +429,9 @@ def _exception_record(row: Any) -> dict[str, Any]:
 async def _fault_stats(env: DemoEnvironment) -> dict[str, Any]:
     """Faults the sandboxes injected, from their admin endpoints."""
     by_kind: Counter[str] = Counter()
+    servers = [env.psa] if env.erp_kind == "tryton" else [env.psa, env.erp]
     async with aiohttp.ClientSession() as http:
-        for server in (env.psa, env.erp):
+        for server in servers:
             async with http.get(f"{server.url}/_admin/stats") as response:
                 stats = await response.json()
             for kind, n in (stats.get("faults") or {}).items():

@@ -21,6 +21,9 @@ class SampleConfig:
         expenses_per_month: expenses created per month.
         problem_rate: share of time entries and expenses seeded with a data problem.
         invoiced_edits_per_month: edits made to already invoiced time entries per month.
+        client_currencies: client currencies with their weights; None keeps the catalog's
+            USD/EUR/GBP mix. ``(("USD", 1),)`` makes a single-currency firm (an ERP that
+            bills only in its company currency). The random draws are the same either way.
     """
 
     seed: int = 42
@@ -33,6 +36,7 @@ class SampleConfig:
     expenses_per_month: int = 3_000
     problem_rate: float = 0.01
     invoiced_edits_per_month: int = 5
+    client_currencies: tuple[tuple[str, int], ...] | None = None
 
     def __post_init__(self) -> None:
         if self.months < 1:
@@ -49,5 +53,9 @@ class SampleConfig:
         for name in ("entries_per_month", "expenses_per_month", "invoiced_edits_per_month"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.client_currencies is not None and not any(
+            weight > 0 for _code, weight in self.client_currencies
+        ):
+            raise ValueError("client_currencies needs at least one positive weight")
         if not 0 <= self.problem_rate <= 0.5:
             raise ValueError(f"problem_rate must be between 0 and 0.5, got {self.problem_rate}")

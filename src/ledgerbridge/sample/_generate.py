@@ -80,6 +80,7 @@ def generate(config: _config.SampleConfig) -> SampleDataset:
         months=months,
         ids=ids,
         log=log,
+        currencies=config.client_currencies,
     )
     plan = _month_plan(config)
     times: list[_records.TimeRecord] = []

@@ -68,6 +68,7 @@ def build_firm(
     months: list[_calendar.Month],
     ids: _ops.Ids,
     log: _ops.OpLog,
+    currencies: tuple[tuple[str, int], ...] | None = None,
 ) -> Firm:
     """Create clients, users and projects (with stories) at the start of the first month.
 
@@ -77,6 +78,7 @@ def build_firm(
         months: the months of activity, which decide the milestones.
         ids: the id source.
         log: where the operations go.
+        currencies: client currencies with weights (default: the catalog's).
 
     Returns:
         The firm, for activity generation.
@@ -84,7 +86,8 @@ def build_firm(
     n_clients, n_people, n_projects = counts
     first = _calendar.day_start(months[0].first)
     clock = _Clock(first + _calendar.HOUR)
-    clients = _clients(rng, n_clients, ids, log, clock)
+    weighted = currencies or _catalog.CLIENT_CURRENCIES
+    clients = _clients(rng, n_clients, ids, log, clock, weighted)
     users = _users(rng, n_people, ids, log, clock)
     owners = clients + [rng.choice(clients) for _ in range(n_projects - n_clients)]
     projects = [_project(rng, owner, months, ids, log, clock) for owner in owners]
@@ -101,10 +104,15 @@ def build_firm(
 
 
 def _clients(
-    rng: random.Random, count: int, ids: _ops.Ids, log: _ops.OpLog, clock: _Clock
+    rng: random.Random,
+    count: int,
+    ids: _ops.Ids,
+    log: _ops.OpLog,
+    clock: _Clock,
+    weighted: tuple[tuple[str, int], ...],
 ) -> list[tuple[str, str, str]]:
     """Create the clients; returns (id, currency, short name) of each."""
-    currencies, weights = zip(*_catalog.CLIENT_CURRENCIES, strict=True)
+    currencies, weights = zip(*weighted, strict=True)
     names: set[str] = set()
     clients = []
     for currency in rng.choices(currencies, weights=weights, k=count):

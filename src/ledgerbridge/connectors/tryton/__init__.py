@@ -14,6 +14,7 @@ from ledgerbridge.connectors.tryton._harness import (
     free_port,
     tryton_init,
 )
+from ledgerbridge.connectors.tryton._payments import pay_invoice, post_invoices, read_payments
 from ledgerbridge.connectors.tryton._rpc import Model, TrytonClient, map_errors
 
 __all__ = [
@@ -27,5 +28,8 @@ __all__ = [
     "ensure_template",
     "free_port",
     "map_errors",
+    "pay_invoice",
+    "post_invoices",
+    "read_payments",
     "tryton_init",
 ]

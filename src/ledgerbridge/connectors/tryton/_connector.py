@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,7 @@ import aiohttp
 
 from ledgerbridge import errors
 from ledgerbridge.connectors import _base
-from ledgerbridge.connectors.tryton import _invoicing, _mapping, _rpc
+from ledgerbridge.connectors.tryton import _invoicing, _mapping, _payments, _rpc
 from ledgerbridge.model import Customer, Expense, Money, Project, TimeEntry
 
 __all__ = ["BATCH_SIZE", "TrytonConnector"]
@@ -19,6 +20,8 @@ __all__ = ["BATCH_SIZE", "TrytonConnector"]
 BATCH_SIZE = 100
 _TIME = frozenset({"time", "time_entry", "timesheet"})
 _EXPENSE = frozenset({"expense"})
+#: Tryton numbers works from one sequence; concurrent creates can draw the same number.
+_NUMBER_RACE = "number on work must be unique"
 
 
 def _not_found(what: str, erp_id: str) -> errors.PermanentError:
@@ -36,6 +39,9 @@ class TrytonConnector(_base.BaseErpConnector):
     Args:
         settings: the connection settings.
         session: the HTTP session to use; one is created (and closed) when omitted.
+        tenant_id: the tenant stamped on events read from the feed.
+        connection_id: the connection stamped on events (default: the ``connection_id``
+            setting).
     """
 
     def __init__(
@@ -43,9 +49,13 @@ class TrytonConnector(_base.BaseErpConnector):
         settings: dict[str, Any],
         *,
         session: aiohttp.ClientSession | None = None,
+        tenant_id: str = "",
+        connection_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(settings, **kwargs)
+        self.tenant_id = tenant_id
+        self.connection_id = connection_id or str(settings.get("connection_id") or "")
         missing = [k for k in ("url", "database", "username", "password") if not settings.get(k)]
         if missing:
             raise errors.ConfigError(
@@ -56,6 +66,7 @@ class TrytonConnector(_base.BaseErpConnector):
         self._rpc: _rpc.TrytonClient | None = None
         self._company: _invoicing.CompanySetup | None = None
         self._rate_works: dict[tuple[int, Decimal], int] = {}
+        self._work_lock = asyncio.Lock()
 
     @property
     def client(self) -> _rpc.TrytonClient:
@@ -178,11 +189,29 @@ class TrytonConnector(_base.BaseErpConnector):
             )
             erp_id = str(found[0]) if found else None
         if erp_id is None:
-            (new_id,) = await work.create([values])
+            new_id = await self._create_work(values)
             return str(new_id)
         update = {k: values[k] for k in ("name", "party", "project_invoice_method", "list_price")}
         await work.write([int(erp_id)], update)
         return erp_id
+
+    async def _create_work(self, values: dict[str, Any]) -> int:
+        """Create one ``project.work``; works are created one at a time per connector.
+
+        Raises:
+            TransientError: another writer drew the same work number; retrying succeeds.
+        """
+        async with self._work_lock:
+            try:
+                (new_id,) = await self.client.model("project.work").create([values])
+            except errors.PermanentError as exc:
+                if _NUMBER_RACE not in exc.message.lower():
+                    raise
+                raise errors.TransientError(
+                    f"Tryton gave a new work a number already taken: {exc.message}",
+                    connector="tryton",
+                ) from exc
+        return int(new_id)
 
     # -- charges ------------------------------------------------------------------------
 
@@ -204,7 +233,7 @@ class TrytonConnector(_base.BaseErpConnector):
         domain.append(["list_price", "=", values["list_price"]])
         rows = await work.search_read(domain, ["timesheet_works"], limit=1)
         if not rows:
-            (task,) = await work.create([values])
+            task = await self._create_work(values)
             rows = await work.read([task], ["timesheet_works"])
         self._rate_works[cache_key] = int(rows[0]["timesheet_works"][0])
         return self._rate_works[cache_key]
@@ -303,7 +332,7 @@ class TrytonConnector(_base.BaseErpConnector):
         if erp_id is None:
             erp_id = await self.find_by_idempotency_key("expense", idempotency_key)
             if erp_id is None:
-                (new_id,) = await work.create([values])
+                new_id = await self._create_work(values)
                 return str(new_id)
         await self._refuse_if_invoiced("project.work", erp_id, "expense")
         await work.write([int(erp_id)], values)
@@ -372,3 +401,21 @@ class TrytonConnector(_base.BaseErpConnector):
         """List the project's timesheet lines and expenses with amount and billed flag."""
         setup = await self._setup()
         return await _invoicing.list_charges(self.client, setup, int(project_erp_id))
+
+    async def read_events(self, cursor: str | None, *, limit: int = 200) -> _base.EventPage:
+        """Read ``payment.received`` events: payments on invoices changed after ``cursor``.
+
+        Every changed invoice is read in one page (``limit`` is not needed: payments since
+        the last poll are few), so the page never has more.
+
+        Raises:
+            ConfigError: the connector was built without a ``tenant_id`` or a connection id.
+        """
+        if not self.tenant_id or not self.connection_id:
+            raise errors.ConfigError(
+                "reading Tryton events needs the tenant_id and the connection_id",
+                connector="tryton",
+            )
+        return await _payments.read_payments(
+            self.client, cursor, tenant_id=self.tenant_id, connection_id=self.connection_id
+        )

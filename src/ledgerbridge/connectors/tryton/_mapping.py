@@ -4,9 +4,9 @@ How delivery-to-cash lands in Tryton:
 
 * a customer is a ``party.party`` with one address; its canonical id is the party
   ``code`` and the creating write's idempotency key is a party identifier;
-* a project is a ``project.work`` of type ``project``. Time-and-materials and retainer
-  projects invoice on ``timesheet``; fixed-fee projects on ``manual`` (their milestones are
-  invoiced as explicit draft lines, see :func:`invoice_values`);
+* a project is a ``project.work`` of type ``project``. Time-and-materials projects
+  invoice on ``timesheet``; fixed-fee and retainer projects on ``manual`` (their milestones
+  bill the fee as explicit draft lines, see :func:`invoice_line_values`);
 * time is a ``timesheet.line`` on a child task of the project that carries the hourly
   rate as its list price (one task per rate, so every rate is billed exactly). Its
   description ends with a marker ``[lb:<source id>|<idempotency key>]``;
@@ -151,7 +151,7 @@ def project_values(
 ) -> dict[str, Any]:
     """Values that create ``project`` as a ``project.work`` of type project."""
     contract = project.contract
-    fixed = contract.billing_type == BillingType.FIXED_FEE
+    fixed = contract.billing_type != BillingType.TIME_AND_MATERIALS
     price = Decimal(0)
     if fixed and contract.fee is not None:
         price = _price(contract.fee, "contract.fee", currency)
