@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ledgerbridge import connectors, engine, store
+from ledgerbridge import connectors, console, engine, store
 from ledgerbridge.api import _problems
 from ledgerbridge.api.routers import (
     access,
     audit,
     connections,
+    console_queue,
     deployments,
     events,
     exceptions,
@@ -20,6 +21,7 @@ from ledgerbridge.api.routers import (
     tenants,
     xrefs,
 )
+from ledgerbridge.api.routers import console as console_pages
 from ledgerbridge.api.settings import Settings
 
 PREFIX = "/api/v1"
@@ -45,7 +47,8 @@ def create_app(settings: Settings, *, db: store.Database | None = None) -> FastA
         db: the database to use; by default one is opened at ``settings.database_url``.
 
     Returns:
-        The FastAPI app, with its database, keyring and engine client on ``app.state``.
+        The FastAPI app, with its database, keyring and engine client on ``app.state``,
+        and the white-label console served at ``/``.
     """
     connectors.load_builtin()
     app = FastAPI(
@@ -66,4 +69,8 @@ def create_app(settings: Settings, *, db: store.Database | None = None) -> FastA
     app.include_router(hooks.router)
     for module in _API_ROUTERS:
         app.include_router(module.router, prefix=PREFIX)
+    assert settings.secret_key is not None  # the settings validator guarantees it
+    console.install(app, secret=settings.secret_key.get_secret_value())
+    app.include_router(console_pages.router)
+    app.include_router(console_queue.router)
     return app

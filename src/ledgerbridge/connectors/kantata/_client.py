@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import urllib.parse
@@ -21,6 +22,7 @@ import aiohttp
 import msgspec
 
 from ledgerbridge import errors
+from ledgerbridge.engine._retry import RetryPolicy, call_with_retry
 
 __all__ = ["KantataClient", "KeyedPage", "TokenBucket", "map_errors"]
 
@@ -328,16 +330,24 @@ class KantataClient:
         page = await self._list(resource, {"external_reference_service_model_ref": ref}, 20)
         return page.objects
 
-    async def list_all(self, resource: str, params: dict[str, str]) -> list[dict[str, Any]]:
-        """``GET /<resource>`` with filters, following every page."""
+    async def list_all(
+        self, resource: str, params: dict[str, str], *, policy: RetryPolicy | None = None
+    ) -> list[dict[str, Any]]:
+        """``GET /<resource>`` with filters, following every page.
+
+        With ``policy``, each page's transient failures are retried, so one lost page of a
+        long listing does not restart it.
+        """
         out: list[dict[str, Any]] = []
         page = 1
         while True:
-            found = await self._page(
+            fetch = functools.partial(
+                self._page,
                 resource,
                 f"/{resource}",
                 {**params, "page": str(page), "per_page": str(MAX_PER_PAGE)},
             )
+            found = await (call_with_retry(fetch, policy) if policy else fetch())
             out.extend(found.objects)
             if page >= found.page_count or not found.objects:
                 return out

@@ -12,6 +12,7 @@ import aiohttp
 from ledgerbridge import errors
 from ledgerbridge.connectors import _base
 from ledgerbridge.connectors.kantata import _client, _cursor, _fields, _mapping
+from ledgerbridge.engine._retry import RetryPolicy
 from ledgerbridge.model import BusinessEvent, Customer
 
 __all__ = ["DEFAULT_RATE_LIMIT", "KantataConnector"]
@@ -223,13 +224,11 @@ class KantataConnector(_base.BasePsaConnector):
         Each record carries ``object_type`` (``time_entry`` or ``expense``); records that
         cannot be mapped are left out (their events carry the mapping error).
         """
+        policy = RetryPolicy(max_attempts=10, base_delay=0.1, max_delay=5.0)
+        wanted = {"approved": "true", "billable": "true"}
         raws = {
-            "time_entry": await self.client.list_all(
-                "time_entries", {"approved": "true", "billable": "true"}
-            ),
-            "expense": await self.client.list_all(
-                "expenses", {"approved": "true", "billable": "true"}
-            ),
+            "time_entry": await self.client.list_all("time_entries", wanted, policy=policy),
+            "expense": await self.client.list_all("expenses", wanted, policy=policy),
         }
         everything = [raw for items in raws.values() for raw in items]
         await self._fetch("workspace", (_safe_id(o, "workspace_id") for o in everything))
