@@ -38,7 +38,7 @@ from ledgerbridge.engine import Client, Worker, WorkerSettings
 from ledgerbridge.engine.poller import Poller
 from ledgerbridge.operations import reconcile as reconcile_ops
 
-__all__ = ["DemoOptions", "render_summary", "run_demo"]
+__all__ = ["DemoOptions", "render_summary", "run_demo", "serve_console"]
 
 log = structlog.get_logger("ledgerbridge.demo")
 SHIPPED = Path(__file__).parent / "blueprints" / "shipped" / "delivery-to-cash.yaml"
@@ -391,6 +391,8 @@ def _summary(
     latencies.sort()
     return {
         "months": dataset.config.months,
+        "partner_id": env.partner_id,
+        "tenant_id": env.tenant_id,
         "elapsed_seconds": round(elapsed, 1),
         "events": events,
         "events_per_second": round(events / elapsed, 1) if elapsed else None,
@@ -483,3 +485,32 @@ def render_summary(summary: dict[str, Any]) -> str:
             f"{recon['difference_by_currency']}"
         )
     return "\n".join(lines)
+
+
+DEMO_EMAIL = "ops@northwind.example"
+DEMO_PASSWORD = "northwind-demo-2026"
+
+
+def serve_console(options: DemoOptions, summary: dict[str, Any], *, port: int = 8000) -> None:
+    """Serve the console over the demo's database until interrupted, with a printed login."""
+    import uvicorn
+
+    from ledgerbridge import console
+    from ledgerbridge.api import Settings, create_app
+
+    key = options.database.with_suffix(".key").read_text().strip()
+    db = store.Database(f"sqlite:///{options.database}")
+    console.create_demo_login(
+        db,
+        summary["partner_id"],
+        email=DEMO_EMAIL,
+        password=DEMO_PASSWORD,
+        role="partner_admin",
+        display_name="Northwind operator",
+    )
+    app = create_app(Settings(database_url=f"sqlite:///{options.database}", secret_key=key), db=db)
+    print(
+        f"\nconsole: http://127.0.0.1:{port}/login   user {DEMO_EMAIL}   password {DEMO_PASSWORD}"
+    )
+    print("(Ctrl-C stops it)", flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
