@@ -1,4 +1,14 @@
-"""Shared fixtures: a clean environment and a migrated SQLite database per test."""
+"""Shared fixtures: a clean environment and a fresh migrated database per test.
+
+``db`` is SQLite unless a test asks for PostgreSQL with
+``@pytest.mark.parametrize("db", ["sqlite", "postgres"], indirect=True)`` (or
+``pytestmark``). The PostgreSQL lane starts one private server per session from the
+machine's binaries (``/usr/lib/postgresql/*/bin``), builds a template database migrated
+once, and clones it per test with ``CREATE DATABASE ... TEMPLATE``. When the binaries are
+missing the lane fails with a message that says what to install; it never skips. As root,
+the server runs as the ``postgres`` account (or ``nobody``), see
+``ledgerbridge.bench._postgres``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ledgerbridge import store
+from ledgerbridge import errors, store
 
 ENGINE_BLUEPRINT = """
 blueprint: engine-test
@@ -34,6 +44,10 @@ flows:
       - {name: second, kind: memory.apply, connection: target}
 """
 
+#: the database backends the engine suite runs on
+BACKENDS = ["sqlite", "postgres"]
+TEMPLATE_NAME = "lb_template"
+
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,6 +67,36 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """A private PostgreSQL server with a migrated template database, for the session."""
+    from ledgerbridge.bench._postgres import LocalPostgres
+
+    try:
+        server = LocalPostgres(durable=False).start()
+    except errors.ConfigError as exc:
+        pytest.fail(f"the postgres lane needs a PostgreSQL server: {exc.message} ({exc.hint})")
+    try:
+        template = store.Database(server.create_database(TEMPLATE_NAME), pool_size=1)
+        store.migrate(template)
+        template.dispose()
+        yield server
+    finally:
+        server.stop()
+
+
+def fresh_url(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> str:
+    """URL of a new migrated database of ``kind`` (``sqlite`` or ``postgres``)."""
+    if kind == "postgres":
+        server = request.getfixturevalue("postgres_server")
+        return str(server.create_database(template=TEMPLATE_NAME))  # type: ignore[attr-defined]
+    if kind != "sqlite":
+        raise ValueError(f"unknown database backend {kind!r}")
+    path = tmp_path / "ledgerbridge.db"
+    shutil.copy(request.getfixturevalue("template_db"), path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture
 def db_path(template_db: Path, tmp_path: Path) -> Path:
     """Path of a fresh migrated database file for this test."""
@@ -62,8 +106,14 @@ def db_path(template_db: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def db(db_path: Path) -> Iterator[store.Database]:
-    """A fresh migrated SQLite database."""
-    database = store.Database(f"sqlite:///{db_path}")
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[store.Database]:
+    """A fresh migrated database: SQLite, or PostgreSQL when parametrised so."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        path = request.getfixturevalue("db_path")
+        url = f"sqlite:///{path}"
+    else:
+        url = fresh_url(request, kind, tmp_path)
+    database = store.Database(url)
     yield database
     database.dispose()

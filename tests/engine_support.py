@@ -65,15 +65,25 @@ class Setup:
         )
 
 
-def make_setup(db: store.Database, blueprint: str, *, retry: dict[str, Any] | None = None) -> Setup:
+def make_setup(
+    db: store.Database,
+    blueprint: str,
+    *,
+    retry: dict[str, Any] | None = None,
+    tier: str = "silver",
+    limits: dict[str, Any] | None = None,
+    clock: FakeClock | None = None,
+) -> Setup:
     """Create a partner, tenant, memory connection and deployment of ``blueprint``."""
     name = f"target-{next(_names)}"
     target = MemoryTarget.reset(name)
     partner = tenancy.create_partner(db, name="Partner")
-    tenant = tenancy.create_tenant(db, partner_id=partner, name="Firm")
+    tenant = tenancy.create_tenant(db, partner_id=partner, name="Firm", sla_tier=tier)
     settings: dict[str, Any] = {"target": name}
     if retry:
         settings["retry"] = retry
+    if limits:
+        settings["limits"] = limits
     tenancy.add_connection(
         db, tenant_id=tenant, kind="memory", settings=settings, connection_id="erp"
     )
@@ -88,4 +98,6 @@ def make_setup(db: store.Database, blueprint: str, *, retry: dict[str, Any] | No
         if "source:" in blueprint
         else {"target": "erp"},
     )
-    return Setup(db=db, tenant_id=tenant, connection_id="erp", target=target, clock=FakeClock())
+    return Setup(
+        db=db, tenant_id=tenant, connection_id="erp", target=target, clock=clock or FakeClock()
+    )

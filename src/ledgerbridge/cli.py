@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib.util
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -345,8 +346,9 @@ def demo(
         ".ledgerbridge/demo.db"
     ),
     serve: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="Keep serving after the summary.")
-    ] = False,
+        bool, typer.Option("--serve/--no-serve", help="Keep serving the console after the summary.")
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port of the console when serving.")] = 8000,
     entries: Annotated[
         int, typer.Option(help="Time entries a month (the firm is scaled to match).")
     ] = 25_000,
@@ -367,6 +369,10 @@ def demo(
         typer.echo(render_summary(summary))
     if summary["reconciliation"]["difference_count"]:
         raise typer.Exit(1)
+    if serve:
+        from ledgerbridge.demo import serve_console
+
+        serve_console(options, summary, port=port)
 
 
 @app.command()
@@ -422,6 +428,15 @@ def _mount_optional() -> None:
     app.add_typer(secrets_app, name="secrets")
     app.add_typer(keys_app, name="keys")
     app.add_typer(sandbox_app, name="sandbox")
+    from ledgerbridge.bench.cli import bench
+    from ledgerbridge.connectors.tryton.cli import erp_app
+
+    app.command("bench")(bench)
+    app.add_typer(erp_app, name="erp")
+    if importlib.util.find_spec("ledgerbridge.chaos") is not None:
+        from ledgerbridge.chaos.cli import chaos_app
+
+        app.add_typer(chaos_app, name="chaos")
 
 
 def main() -> None:

@@ -1,4 +1,8 @@
-"""A worker process killed with SIGKILL mid-run loses nothing and duplicates nothing."""
+"""A worker process killed with SIGKILL mid-run loses nothing and duplicates nothing.
+
+On SQLite one worker is killed and one more finishes; on PostgreSQL four workers share the
+queue, one is killed mid-batch, and the other three finish.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from ledgerbridge import tenancy
 from ledgerbridge.engine import Client
 from ledgerbridge.model import BusinessEvent
 from ledgerbridge.testing import RecordingServer, assert_eventually
+from tests.conftest import BACKENDS
 
 BLUEPRINT = """
 blueprint: sigkill-test
@@ -33,7 +38,11 @@ flows:
 EVENTS = 300
 
 
-def _worker(db_path, *extra: str) -> subprocess.Popen[bytes]:
+#: worker processes running when one is killed, per backend
+WORKERS = {"sqlite": 1, "postgres": 4}
+
+
+def _worker(url: str, *extra: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERBRIDGE_")}
     cmd = [
         sys.executable,
@@ -41,7 +50,7 @@ def _worker(db_path, *extra: str) -> subprocess.Popen[bytes]:
         "ledgerbridge",
         "worker",
         "--database-url",
-        f"sqlite:///{db_path}",
+        url,
         "--batch-size",
         "20",
         "--concurrency",
@@ -54,8 +63,11 @@ def _worker(db_path, *extra: str) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.slow
-def test_worker_sigkill_mid_run_loses_and_duplicates_nothing(db, db_path):
-    """Kill the first worker after some writes; a second worker finishes; each event posted once."""
+@pytest.mark.parametrize("db", BACKENDS, indirect=True)
+def test_worker_sigkill_mid_run_loses_and_duplicates_nothing(db):
+    """Kill a worker after some writes; the others finish; each event is posted exactly once."""
+    url = db.url.render_as_string(hide_password=False)
+    backend = "postgres" if db.is_postgres else "sqlite"
     with RecordingServer(latency=0.02) as recorder:
         partner = tenancy.create_partner(db, name="P")
         tenant = tenancy.create_tenant(db, partner_id=partner, name="T")
@@ -88,7 +100,8 @@ def test_worker_sigkill_mid_run_loses_and_duplicates_nothing(db, db_path):
             ]
         )
 
-        first = _worker(db_path)
+        first = _worker(url)
+        others = [_worker(url) for _ in range(WORKERS[backend] - 1)]
         assert_eventually(
             lambda: len(recorder.effects) >= 60, timeout=60, message="first worker wrote"
         )
@@ -97,7 +110,8 @@ def test_worker_sigkill_mid_run_loses_and_duplicates_nothing(db, db_path):
         killed_at = len(recorder.effects)
         assert killed_at < EVENTS, "the worker finished before it could be killed"
 
-        second = _worker(db_path)
+        if not others:
+            others.append(_worker(url))
         try:
             assert_eventually(
                 lambda: client.counts(tenant).get("succeeded") == EVENTS,
@@ -105,10 +119,7 @@ def test_worker_sigkill_mid_run_loses_and_duplicates_nothing(db, db_path):
                 message="all runs succeeded",
             )
         finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(10)
-            if second.poll() is None:
-                second.kill()
+            _stop(others)
 
         keys = [e["key"] for e in recorder.effects]
         assert len(keys) == EVENTS, (
@@ -119,3 +130,14 @@ def test_worker_sigkill_mid_run_loses_and_duplicates_nothing(db, db_path):
             f"psa:time_entry:te-{i}" for i in range(EVENTS)
         }
         assert time.time()  # keep the server alive until here
+
+
+def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
+    for proc in workers:
+        proc.send_signal(signal.SIGTERM)
+    for proc in workers:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)

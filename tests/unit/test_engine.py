@@ -1,4 +1,4 @@
-"""The durable engine over a SQLite file and an in-memory recording target."""
+"""The durable engine over SQLite and PostgreSQL and an in-memory recording target."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from ledgerbridge import errors, store
-from tests.conftest import ENGINE_BLUEPRINT
+from tests.conftest import BACKENDS, ENGINE_BLUEPRINT
 from tests.engine_support import make_setup
+
+pytestmark = pytest.mark.parametrize("db", BACKENDS, indirect=True)
 
 
 @pytest.fixture

@@ -21,17 +21,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import sqlalchemy as sa
 import structlog
 
 from ledgerbridge import connectors, errors, store
 from ledgerbridge.engine._deployments import DeploymentCache
 from ledgerbridge.engine._execute import Outcome, RunExecutor, RunInput
 from ledgerbridge.engine._retry import RetryPolicy
+from ledgerbridge.store import _claims, _xref_batch
 from ledgerbridge.store._audit import AuditEntry
 
 __all__ = ["Worker", "WorkerSettings"]
 
 log = structlog.get_logger("ledgerbridge.worker")
+
+#: how often a batch's completion is tried when PostgreSQL reports a deadlock
+COMPLETE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -71,7 +76,12 @@ class Worker:
         self.deployments = DeploymentCache()
         self._connectors: dict[tuple[str, str], Any] = {}
         self._policies: dict[tuple[str, str], RetryPolicy] = {}
+        self._limits: dict[tuple[str, str], _claims.ConnectionLimit | None] = {}
+        self._flow_limits: dict[tuple[str, str, str], list[_claims.ConnectionLimit]] = {}
         self._xrefs: dict[tuple[str, str, str, str], str] = {}
+        # xrefs of the objects the current batch is about, read with the batch
+        self._batch_objects: set[tuple[str, str, str]] = set()
+        self._batch_xrefs: dict[tuple[str, str, str, str], Any] = {}
         self._connector_kwargs = connector_kwargs or {}
         self._settings_loader = settings_loader or self._plain_settings
         self._http: aiohttp.ClientSession | None = None
@@ -128,7 +138,14 @@ class Worker:
     def xref_record(
         self, tenant_id: str, object_type: str, canonical_id: str, system: str
     ) -> tuple[str, dict[str, Any]] | None:
-        """Return a cross-reference's external id and data, read fresh from the database."""
+        """Return a cross-reference's external id and data, read fresh from the database.
+
+        The xrefs of the objects a batch is about are read with the batch (its runs are the
+        only writers of them while it executes); others are read when asked for.
+        """
+        if (tenant_id, object_type, canonical_id) in self._batch_objects:
+            found = self._batch_xrefs.get((tenant_id, object_type, canonical_id, system))
+            return (found.external_id, store.loads(found.data) or {}) if found else None
         with self.db.read() as conn:
             row = store.xrefs.get(conn, tenant_id, object_type, canonical_id, system)
         if row is None:
@@ -146,6 +163,49 @@ class Worker:
             settings = (store.loads(row.settings) or {}) if row else {}
             self._policies[key] = RetryPolicy.from_settings(settings.get("retry"))
         return self._policies[key]
+
+    def limits_of(self, conn: Any, run: Any) -> list[_claims.ConnectionLimit]:
+        """Return the limits of the connections a claimed run's flow writes through.
+
+        A connection's ``limits`` settings (``rate_per_second``, ``burst``, ``concurrency``)
+        are read once per worker process.
+        """
+        key = (run.tenant_id, run.deployment_id, run.flow)
+        found = self._flow_limits.get(key)
+        if found is None:
+            deployment = self.deployments.get(conn, run.tenant_id, run.deployment_id)
+            bound = {
+                deployment.bindings.get(spec.connection)
+                for spec in deployment.blueprint.flow(run.flow).steps
+                if spec.connection
+            }
+            found = []
+            for connection_id in sorted(c for c in bound if c):
+                limit = self._connection_limit(conn, run.tenant_id, connection_id)
+                if limit is not None:
+                    found.append(limit)
+            self._flow_limits[key] = found
+        return found
+
+    def _connection_limit(
+        self, conn: Any, tenant_id: str, connection_id: str
+    ) -> _claims.ConnectionLimit | None:
+        key = (tenant_id, connection_id)
+        if key not in self._limits:
+            row = store.tenancy.get_connection(conn, tenant_id, connection_id)
+            wanted = ((store.loads(row.settings) or {}) if row else {}).get("limits") or {}
+            self._limits[key] = (
+                _claims.ConnectionLimit(
+                    tenant_id=tenant_id,
+                    connection_id=connection_id,
+                    rate_per_second=wanted.get("rate_per_second"),
+                    burst=wanted.get("burst"),
+                    concurrency=wanted.get("concurrency"),
+                )
+                if wanted
+                else None
+            )
+        return self._limits[key]
 
     @property
     def http(self) -> aiohttp.ClientSession:
@@ -212,6 +272,7 @@ class Worker:
                 now=now,
                 lease_seconds=self.settings.lease_seconds,
                 limit=self.settings.batch_size,
+                limits_of=self.limits_of,
             )
         if not claims:
             return 0
@@ -227,7 +288,10 @@ class Worker:
                 await heartbeat
         if self.fault_hook:
             self.fault_hook("before_complete")
-        self._complete(outcomes)
+        try:
+            self._complete(outcomes)
+        finally:
+            self._batch_objects, self._batch_xrefs = set(), {}
         return len(claims)
 
     def _load(self, claims: list[Any]) -> list[RunInput]:
@@ -246,6 +310,9 @@ class Worker:
                 for c in claims
             }
             finished = self._finished_steps(conn, claims, deployments, keys)
+            objects = {(e.tenant_id, e.object_type, e.external_id) for e in events.values()}
+            self._batch_xrefs = _xref_batch.load_for_objects(conn, objects)
+            self._batch_objects = objects
         by_run: dict[tuple[str, str], dict[str, Any]] = {}
         for row in step_rows:
             by_run.setdefault((row.tenant_id, row.run_id), {})[row.name] = row
@@ -312,6 +379,16 @@ class Worker:
                 )
 
     def _complete(self, outcomes: list[Outcome]) -> None:
+        for attempt in range(1, COMPLETE_ATTEMPTS + 1):
+            try:
+                self._complete_once(outcomes)
+                return
+            except sa.exc.DBAPIError as exc:
+                if attempt == COMPLETE_ATTEMPTS or not _is_lock_conflict(exc):
+                    raise
+                log.warning("completion hit a lock conflict; retrying", attempt=attempt)
+
+    def _complete_once(self, outcomes: list[Outcome]) -> None:
         now = self.clock()
         with self.db.write() as conn:
             owned = store.runs.owned_runs(
@@ -344,7 +421,7 @@ class Worker:
                         "applied_version": o.entity_version,
                         "updated_at": now,
                     }
-                    for o in kept
+                    for o in sorted(kept, key=lambda o: (o.tenant_id, o.entity_key))
                     if o.status == "succeeded"
                 ],
             )
@@ -363,4 +440,9 @@ def _dedupe_xrefs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     latest: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for row in rows:
         latest[(row["tenant_id"], row["object_type"], row["canonical_id"], row["system"])] = row
-    return list(latest.values())
+    return [latest[k] for k in sorted(latest)]  # one lock order for every writer
+
+
+def _is_lock_conflict(exc: sa.exc.DBAPIError) -> bool:
+    """Whether PostgreSQL aborted the transaction for a deadlock or serialisation failure."""
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")

@@ -65,8 +65,8 @@ def append(conn: sa.Connection, entries: list[AuditEntry]) -> None:
     by_tenant: dict[str, list[AuditEntry]] = {}
     for entry in entries:
         by_tenant.setdefault(entry.tenant_id, []).append(entry)
-    for tenant_id, items in by_tenant.items():
-        _append_tenant(conn, tenant_id, items)
+    for tenant_id in sorted(by_tenant):  # one lock order for every writer: no deadlocks
+        _append_tenant(conn, tenant_id, by_tenant[tenant_id])
 
 
 def _append_tenant(conn: sa.Connection, tenant_id: str, items: list[AuditEntry]) -> None:

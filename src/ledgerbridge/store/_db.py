@@ -13,6 +13,8 @@ from sqlalchemy import event
 
 DEFAULT_DIR = ".ledgerbridge"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_POOL_SIZE = 5
+POOL_SIZE_ENV = "LEDGERBRIDGE_DB_POOL_SIZE"
 
 
 def default_url() -> str:
@@ -28,11 +30,17 @@ class Database:
 
     On SQLite every write transaction starts with ``BEGIN IMMEDIATE`` so that two worker
     processes never deadlock upgrading a read lock; reads start a deferred transaction.
+    On PostgreSQL (driver psycopg 3; ``postgresql://`` URLs get it) the pool is bounded:
+    ``pool_size`` connections, or ``LEDGERBRIDGE_DB_POOL_SIZE``, or 5, and never more.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False) -> None:
-        self.url = sa.engine.make_url(url)
+    def __init__(self, url: str, *, pool_size: int | None = None, echo: bool = False) -> None:
+        self.url = _with_driver(sa.engine.make_url(url))
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.is_postgres = self.url.get_backend_name() == "postgresql"
+        self.pool_size = pool_size or int(os.environ.get(POOL_SIZE_ENV) or DEFAULT_POOL_SIZE)
+        if self.pool_size < 1:
+            raise ValueError(f"{POOL_SIZE_ENV} must be at least 1")
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.is_sqlite:
             database = self.url.database
@@ -43,7 +51,9 @@ class Database:
                 "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
             }
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(
+                pool_size=self.pool_size, max_overflow=0, pool_pre_ping=True, pool_timeout=60
+            )
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
@@ -65,6 +75,13 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def _with_driver(url: sa.URL) -> sa.URL:
+    """Use psycopg 3 for ``postgresql://`` URLs (SQLAlchemy would pick psycopg2)."""
+    if url.drivername in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+psycopg")
+    return url
 
 
 def _install_sqlite_hooks(engine: sa.Engine) -> None:

@@ -23,9 +23,15 @@ def migrate(db: Database, revision: str = "head") -> None:
     """Upgrade the database schema to ``revision`` (the newest by default)."""
     config = _config(db)
     with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several workers may start at once: one migrates, the others wait, then no-op.
+            conn.exec_driver_sql("SELECT pg_advisory_lock(7355608)")
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
         conn.commit()
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_unlock(7355608)")
+            conn.commit()
 
 
 def current_revision(db: Database) -> str | None:

@@ -7,31 +7,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ledgerbridge.store import _upsert
+from ledgerbridge.store import _claims, _upsert
 from ledgerbridge.store._tables import entity_versions, events, runs, steps
 
 #: run states that still hold their entity's place in line
 PENDING = ("queued", "running")
 
-_CANDIDATES = """
-SELECT r.tenant_id, r.id FROM runs r
-WHERE r.status IN ('queued', 'running') AND r.available_at <= :now
-  AND NOT EXISTS (
-    SELECT 1 FROM runs p
-    WHERE p.tenant_id = r.tenant_id AND p.entity_key = r.entity_key
-      AND p.status IN ('queued', 'running')
-      AND (p.entity_version < r.entity_version
-           OR (p.entity_version = r.entity_version AND p.id < r.id)))
-ORDER BY r.available_at, r.id
-LIMIT :limit
-"""
-
-_CLAIM = """
-UPDATE runs SET status = 'running', lease_owner = :owner, lease_expires_at = :expires,
-       available_at = :expires, attempts = attempts + 1, started_at = COALESCE(started_at, :now)
-WHERE (tenant_id, id) IN ({candidates})
-RETURNING tenant_id, id, event_id, deployment_id, flow, entity_key, entity_version, attempts
-"""
+_CLAIMED = (
+    runs.c.tenant_id,
+    runs.c.id,
+    runs.c.event_id,
+    runs.c.deployment_id,
+    runs.c.flow,
+    runs.c.entity_key,
+    runs.c.entity_version,
+    runs.c.attempts,
+)
 
 
 def insert_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> set[str]:
@@ -56,19 +47,42 @@ def insert_runs(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def claim_runs(
-    conn: sa.Connection, *, owner: str, now: float, lease_seconds: float, limit: int
+    conn: sa.Connection,
+    *,
+    owner: str,
+    now: float,
+    lease_seconds: float,
+    limit: int,
+    limits_of: _claims.LimitsOf | None = None,
 ) -> list[sa.Row[Any]]:
     """Lease up to ``limit`` runnable runs (queued and due, or with an expired lease).
 
-    A run is runnable only when no earlier version of the same entity is still pending, so
-    events about one object apply in version order. PostgreSQL skips rows other workers hold.
+    Runs are chosen fairly across tenants and within connection limits (see
+    :mod:`ledgerbridge.store._claims`); a run is runnable only when no earlier version of
+    the same entity is still pending. PostgreSQL skips rows other workers hold.
     """
-    candidates = _CANDIDATES
-    if conn.dialect.name == "postgresql":
-        candidates += " FOR UPDATE OF r SKIP LOCKED"
-    sql = sa.text(_CLAIM.format(candidates=candidates))
-    params = {"owner": owner, "now": now, "expires": now + lease_seconds, "limit": limit}
-    return list(conn.execute(sql, params))
+    expires = now + lease_seconds
+    chosen = _claims.pick(conn, now=now, limit=limit)
+    if chosen and limits_of is not None:
+        chosen = _claims.admit(conn, chosen, now=now, expires=expires, limits_of=limits_of)
+    if not chosen:
+        return []
+    keys = [(c.tenant_id, c.id) for c in chosen]
+    stmt = (
+        sa.update(runs)
+        .where(sa.tuple_(runs.c.tenant_id, runs.c.id).in_(keys))
+        .values(
+            status="running",
+            lease_owner=owner,
+            lease_expires_at=expires,
+            available_at=expires,
+            attempts=runs.c.attempts + 1,
+            started_at=sa.func.coalesce(runs.c.started_at, now),
+        )
+        .returning(*_CLAIMED)
+    )
+    by_key = {(r.tenant_id, r.id): r for r in conn.execute(stmt)}
+    return [by_key[k] for k in keys if k in by_key]
 
 
 def extend_leases(
@@ -83,7 +97,9 @@ def extend_leases(
         .where(sa.tuple_(runs.c.tenant_id, runs.c.id).in_(list(keys)))
         .values(lease_expires_at=expires, available_at=expires)
     )
-    return conn.execute(stmt).rowcount
+    count = conn.execute(stmt).rowcount
+    _claims.extend(conn, keys, expires)
+    return count
 
 
 def owned_runs(
@@ -185,6 +201,7 @@ def finish_runs(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
         )
     )
     conn.execute(stmt, rows)
+    _claims.release(conn, [(r["k_tenant"], r["k_id"]) for r in rows])
 
 
 def advance_versions(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:

@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("blueprint_version", sa.Integer(), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
         sa.Column("settings", sa.Text(), server_default="{}", nullable=False),
-        sa.Column("is_active", sa.Boolean(), server_default=sa.text("1"), nullable=False),
+        sa.Column("is_active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_deployments")),
     )
