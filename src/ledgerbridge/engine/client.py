@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledgerbridge import store
-from ledgerbridge.engine._deployments import DeploymentCache
+from ledgerbridge.engine._deployments import Deployment, DeploymentCache
 from ledgerbridge.engine._execute import APPROVAL_STEP
 from ledgerbridge.engine._ids import new_id
 from ledgerbridge.engine._windows import due_at
@@ -56,9 +56,16 @@ class Client:
         with self.db.write() as conn:
             stored = store.runs.insert_events(conn, rows)
             run_rows: list[dict[str, Any]] = []
+            active: dict[str, list[Deployment]] = {}
             for row, event in zip(rows, events, strict=True):
                 if row["id"] in stored:
-                    run_rows.extend(self._runs_for(conn, row["id"], event, now, mode_override))
+                    if event.tenant_id not in active:
+                        active[event.tenant_id] = self.deployments.active(conn, event.tenant_id)
+                    run_rows.extend(
+                        self._runs_for(
+                            row["id"], event, now, mode_override, active[event.tenant_id]
+                        )
+                    )
             store.runs.insert_runs(conn, run_rows)
         result.stored = len(stored)
         result.duplicates = len(events) - len(stored)
@@ -67,11 +74,16 @@ class Client:
         return result
 
     def _runs_for(
-        self, conn: Any, event_id: str, event: BusinessEvent, now: float, mode_override: str | None
+        self,
+        event_id: str,
+        event: BusinessEvent,
+        now: float,
+        mode_override: str | None,
+        deployments: list[Deployment],
     ) -> list[dict[str, Any]]:
         rows = []
         record = event.payload.get("record") or {}
-        for deployment in self.deployments.active(conn, event.tenant_id):
+        for deployment in deployments:
             if event.connection_id not in deployment.bound_connections:
                 continue
             override = mode_override or deployment.settings.get("modes", {}).get("default")
