@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledgerbridge import store
+from ledgerbridge import blueprints, store
 from ledgerbridge.engine._deployments import Deployment, DeploymentCache
 from ledgerbridge.engine._execute import APPROVAL_STEP
 from ledgerbridge.engine._ids import new_id
@@ -86,11 +86,8 @@ class Client:
         for deployment in deployments:
             if event.connection_id not in deployment.bound_connections:
                 continue
-            override = mode_override or deployment.settings.get("modes", {}).get("default")
             for flow in _matching_flows(deployment.blueprint, event, record):
-                mode = flow.effective_mode(
-                    deployment.settings.get("modes", {}).get(flow.name, override)
-                )
+                mode = effective_mode(flow, deployment.settings, mode_override)
                 rows.append(
                     {
                         "tenant_id": event.tenant_id,
@@ -332,6 +329,25 @@ class Client:
         with self.db.read() as conn:
             tenants = [tenant_id] if tenant_id else store.audit.tenants_with_audit(conn)
             return [store.audit.verify(conn, t) for t in tenants]
+
+
+def effective_mode(flow: Any, settings: dict[str, Any], override: str | None = None) -> Any:
+    """The mode a flow runs in under a deployment's settings.
+
+    ``settings["modes"]`` may name a mode per flow, or a ``default`` that applies to every
+    flow that allows it; ``settings["batch_window"]`` (``{every, at}``) sets the window
+    of flows switched to batch. A flow that does not allow the default keeps its own mode.
+    """
+    modes = settings.get("modes", {})
+    choice = modes.get(flow.name)
+    default = override or modes.get("default")
+    if choice is None and default in flow.modes_allowed:
+        choice = default
+    mode = flow.effective_mode(choice)
+    window = settings.get("batch_window")
+    if mode.kind == "batch" and not mode.every and window:
+        mode = blueprints.Mode(kind="batch", every=window.get("every"), at=window.get("at"))
+    return mode
 
 
 def _matching_flows(blueprint: Any, event: BusinessEvent, record: dict[str, Any]) -> list[Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledgerbridge import blueprints, store
+from ledgerbridge.engine import client as engine_client
 from ledgerbridge.engine import new_id
 from ledgerbridge.store import _scoped
 from ledgerbridge.store._audit import AuditEntry
@@ -157,6 +158,8 @@ def deploy_blueprint(
     missing = sorted(set(blueprint.connections) - set(bindings))
     if missing:
         raise ValueError(f"bind every connection of the blueprint; missing: {', '.join(missing)}")
+    for flow in blueprint.flows:  # a mode the flow cannot run in is refused now, not at ingest
+        engine_client.effective_mode(flow, dict(settings or {}))
     did = new_id("dep")
     now = time.time()
     all_settings = dict(settings or {}) | {"bindings": bindings}
