@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
-.PHONY: install demo test lint typecheck unit chaos clean
+.PHONY: install demo test lint typecheck unit chaos bench clean
 
 $(STAMP): pyproject.toml scripts/install-system.sh
 	bash scripts/install-system.sh
@@ -33,6 +33,12 @@ unit: install
 
 test: lint typecheck
 	$(BIN)/pytest -q
+
+chaos: install
+	$(BIN)/ledgerbridge chaos run
+
+bench: install
+	$(BIN)/ledgerbridge bench --events 8000
 
 clean:
 	rm -rf $(VENV) .ledgerbridge build .pytest_cache .mypy_cache .hypothesis

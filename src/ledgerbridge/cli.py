@@ -86,9 +86,9 @@ def init(database_url: DatabaseUrl = None) -> None:
 def worker(
     database_url: DatabaseUrl = None,
     once: Annotated[bool, typer.Option("--once", help="Drain what is due, then exit.")] = False,
-    batch_size: Annotated[int, typer.Option(help="Runs claimed per transaction.")] = 100,
-    concurrency: Annotated[int, typer.Option(help="Runs executing at once.")] = 32,
-    lease_seconds: Annotated[float, typer.Option(help="Lease length of a claim.")] = 30.0,
+    batch_size: Annotated[int, typer.Option(min=1, help="Runs claimed per transaction.")] = 100,
+    concurrency: Annotated[int, typer.Option(min=1, help="Runs executing at once.")] = 32,
+    lease_seconds: Annotated[float, typer.Option(min=0.1, help="Lease length of a claim.")] = 30.0,
 ) -> None:
     """Run the job loop."""
     from ledgerbridge.engine import Worker, WorkerSettings
@@ -337,7 +337,7 @@ def demo(
             help="Share of sandbox requests that fail (5xx; half as many 429 bursts, a fifth as many ambiguous writes)."
         ),
     ] = 0.0,
-    months: Annotated[int, typer.Option(help="How many months of sample data.")] = 1,
+    months: Annotated[int, typer.Option(min=1, help="How many months of sample data.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the sample data and faults.")] = 42,
     erp: Annotated[
         str, typer.Option(help="sandbox (QuickBooks-compatible) or tryton (a real Tryton server).")

@@ -494,6 +494,7 @@ DEMO_PASSWORD = "northwind-demo-2026"
 def serve_console(options: DemoOptions, summary: dict[str, Any], *, port: int = 8000) -> None:
     """Serve the console over the demo's database until interrupted, with a printed login."""
     import uvicorn
+    from pydantic import SecretStr
 
     from ledgerbridge import console
     from ledgerbridge.api import Settings, create_app
@@ -508,7 +509,9 @@ def serve_console(options: DemoOptions, summary: dict[str, Any], *, port: int = 
         role="partner_admin",
         display_name="Northwind operator",
     )
-    app = create_app(Settings(database_url=f"sqlite:///{options.database}", secret_key=key), db=db)
+    app = create_app(
+        Settings(database_url=f"sqlite:///{options.database}", secret_key=SecretStr(key)), db=db
+    )
     print(
         f"\nconsole: http://127.0.0.1:{port}/login   user {DEMO_EMAIL}   password {DEMO_PASSWORD}"
     )

@@ -78,7 +78,10 @@ def _millis(stamp: str) -> int:
         raise errors.RecordError(f"the change time {stamp!r} is not an ISO date-time") from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
-    return int(when.timestamp() * 1000)
+    millis = int(when.timestamp() * 1000)
+    if millis < 0:
+        raise errors.RecordError(f"the change time {stamp!r} is before 1970")
+    return millis
 
 
 def _notice(
@@ -126,10 +129,13 @@ def quickbooks_events(body: bytes, *, tenant_id: str, connection_id: str) -> lis
     out = []
     for group in data["eventNotifications"]:
         realm = str(group.get("realmId", "")) if isinstance(group, dict) else ""
-        entities = (group.get("dataChangeEvent") or {}).get("entities") if realm else None
+        change = group.get("dataChangeEvent") if realm else None
+        entities = change.get("entities") if isinstance(change, dict) else None
         if not isinstance(entities, list):
             raise errors.RecordError("a QuickBooks notification has no dataChangeEvent.entities")
         for e in entities:
+            if not isinstance(e, dict):
+                raise errors.RecordError("each dataChangeEvent.entities item must be an object")
             out.append(
                 _notice(
                     **ids,
@@ -167,6 +173,8 @@ def xero_events(body: bytes, *, tenant_id: str, connection_id: str) -> list[Busi
     if not isinstance(data, dict) or not isinstance(data.get("events"), list):
         raise errors.RecordError("a Xero webhook body has an events list")
     ids = {"tenant_id": tenant_id, "connection_id": connection_id}
+    if not all(isinstance(e, dict) for e in data["events"]):
+        raise errors.RecordError("each item of a Xero webhook's events must be an object")
     return [
         _notice(
             **ids,

@@ -67,8 +67,8 @@ class Expression:
         Raises:
             RecordError: a field is missing or has the wrong type for the expression.
         """
-        variables = {name: to_cel(activation.get(name) or {}) for name in VARIABLES}
         try:
+            variables = {name: to_cel(activation.get(name) or {}) for name in VARIABLES}
             result = self._program.execute(variables)
         except BaseException as exc:
             if isinstance(exc, _SIGNALS):

@@ -1,8 +1,7 @@
 """The poller: reads change feeds of connected systems into the inbox.
 
 Every connection whose connector offers ``read_events(cursor)`` is read page by page; each
-page is ingested (deduplicated) and its cursor saved in the same spirit as any other
-cross-reference, so a crash between pages re-reads at most one page, which the inbox
+page is ingested (deduplicated) and its cursor saved, so a crash between pages re-reads at most one page, which the inbox
 drops as duplicates.
 """
 
@@ -11,17 +10,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 
 from ledgerbridge import errors, store
 from ledgerbridge.engine.client import Client
 
-__all__ = ["CURSOR_OBJECT", "Poller"]
+__all__ = ["Poller"]
 
 log = structlog.get_logger("ledgerbridge.poller")
-
-#: xref object type under which feed cursors are kept (canonical id = connection id)
-CURSOR_OBJECT = "_feed_cursor"
 
 
 class Poller:
@@ -56,6 +53,15 @@ class Poller:
                 if not hasattr(connector, "read_events"):
                     continue
                 stored += await self._drain_feed(tenant_id, connection_id, connector, max_pages)
+            except sa.exc.DBAPIError as exc:
+                self.failures[(tenant_id, connection_id)] = "the database is unavailable"
+                log.warning(
+                    "feed read failed",
+                    tenant_id=tenant_id,
+                    connection_id=connection_id,
+                    error=str(exc.orig)[:200],
+                    kind="database",
+                )
             except errors.LedgerbridgeError as exc:
                 self.failures[(tenant_id, connection_id)] = exc.message
                 log.warning(
@@ -85,22 +91,8 @@ class Poller:
 
     def _cursor(self, tenant_id: str, connection_id: str) -> str | None:
         with self.db.read() as conn:
-            row = store.xrefs.get(conn, tenant_id, CURSOR_OBJECT, connection_id, "feed")
-        return row.external_id if row else None
+            return store.cursors.get(conn, tenant_id, connection_id)
 
     def _save_cursor(self, tenant_id: str, connection_id: str, cursor: str) -> None:
         with self.db.write() as conn:
-            store.xrefs.save(
-                conn,
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "object_type": CURSOR_OBJECT,
-                        "canonical_id": connection_id,
-                        "system": "feed",
-                        "external_id": cursor,
-                        "data": "{}",
-                        "updated_at": time.time(),
-                    }
-                ],
-            )
+            store.cursors.save(conn, tenant_id, connection_id, cursor, now=time.time())

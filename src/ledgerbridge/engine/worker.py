@@ -232,9 +232,21 @@ class Worker:
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, self.stop)
+        outage = 0
         try:
             while not self._stop.is_set():
-                done = await self.run_batch()
+                try:
+                    done = await self.run_batch()
+                    outage = 0
+                except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+                    # The database is restarting or unreachable: nothing was committed for
+                    # this batch, its leases expire, and the loop waits and tries again.
+                    outage += 1
+                    wait = min(5.0, 0.2 * 2**outage)
+                    log.warning("database unavailable", error=str(exc.orig)[:200], retry_in=wait)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), wait)
+                    continue
                 total += done
                 batches += 1
                 if max_batches is not None and batches >= max_batches:

@@ -174,6 +174,11 @@ async def invoice_milestone(ctx: StepContext) -> dict[str, Any]:
     connector = ctx.connector()
     currency = str(record.get("currency"))
     billing = str(record.get("billing_type") or "time_and_materials")
+    # The charges this step bills stop being "unbilled" once its invoice exists, so a run
+    # repeated after a lost lease or answer must find its invoice first, not list again.
+    drafted = await connector.find_by_idempotency_key("invoice", ctx.idempotency_key)
+    if drafted is not None:
+        return await _adopt_invoice(ctx, connector, drafted, project_erp_id, currency)
     included: list[dict[str, Any]] = []
     if billing == "time_and_materials":
         charges = [c for c in await connector.list_charges(project_erp_id) if not c.get("billed")]
@@ -242,6 +247,51 @@ async def invoice_milestone(ctx: StepContext) -> dict[str, Any]:
         "erp_invoice_id": invoice_id,
         "total": str(total),
         "milestone_id": str(record.get("id")),
+        "time_entry_ids": [
+            str(c["source_id"]) for c in included if c.get("object_type") == "time_entry"
+        ],
+        "expense_ids": [str(c["source_id"]) for c in included if c.get("object_type") == "expense"],
+    }
+
+
+async def _adopt_invoice(
+    ctx: StepContext, connector: Any, invoice_id: str, project_erp_id: str, currency: str
+) -> dict[str, Any]:
+    """Record an invoice an earlier attempt of this step already created."""
+    project_id = str(ctx.record.get("project_id"))
+    invoice = await connector.get_invoice(invoice_id)
+    included = [
+        c
+        for c in await connector.list_charges(project_erp_id)
+        if c.get("invoice_erp_id") == invoice_id
+    ]
+    for charge in included:
+        ctx.set_xref(
+            str(charge.get("object_type", "time_entry")),
+            str(charge["source_id"]),
+            ERP,
+            str(charge["erp_id"]),
+            project_id=project_id,
+            amount=str(charge.get("amount")),
+            currency=currency,
+            invoiced=invoice_id,
+        )
+    total = str(invoice.total.amount)
+    ctx.set_xref(
+        "invoice",
+        invoice_id,
+        ERP,
+        invoice_id,
+        project_id=project_id,
+        total=total,
+        currency=currency,
+        milestone_id=str(ctx.record.get("id")),
+    )
+    return {
+        "erp_invoice_id": invoice_id,
+        "total": total,
+        "milestone_id": str(ctx.record.get("id")),
+        "adopted": True,
         "time_entry_ids": [
             str(c["source_id"]) for c in included if c.get("object_type") == "time_entry"
         ],

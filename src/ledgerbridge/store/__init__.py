@@ -8,6 +8,7 @@ in one place. Query modules: ``runs`` (inbox, queue, steps), ``audit``, ``except
 from __future__ import annotations
 
 from ledgerbridge.store import _audit as audit
+from ledgerbridge.store import _cursors as cursors
 from ledgerbridge.store import _exceptions as exceptions
 from ledgerbridge.store import _runs as runs
 from ledgerbridge.store import _tables as tables
@@ -21,6 +22,7 @@ __all__ = [
     "Database",
     "audit",
     "current_revision",
+    "cursors",
     "default_url",
     "dumps",
     "dumps_sorted",

@@ -230,3 +230,14 @@ users = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("disabled_at", sa.Float, nullable=True),
 )
+
+# The read position of each connection's change feed. Cursors are opaque to the engine and
+# may be long (a feed may list every id it delivered within its last second).
+feed_cursors = sa.Table(
+    "feed_cursors",
+    metadata,
+    sa.Column("tenant_id", ID, primary_key=True),
+    sa.Column("connection_id", ID, primary_key=True),
+    sa.Column("cursor", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)

@@ -272,7 +272,10 @@ class QuickBooksConnector(_base.BaseErpConnector):
         return None
 
     async def list_charges(self, project_erp_id: str) -> list[dict[str, Any]]:
-        """List the project's time activities and billable expenses with amount and billed flag."""
+        """List the project's time activities and billable expenses with amount and billed flag.
+
+        A billed charge also names the invoice that billed it (``invoice_erp_id``).
+        """
         project = await self.client.read("Customer", project_erp_id)
         currency = str((project.get("CurrencyRef") or {}).get("value") or "USD")
         where = f"CustomerRef = {_mapping.quote(project_erp_id)}"
@@ -282,7 +285,26 @@ class QuickBooksConnector(_base.BaseErpConnector):
         ]
         for raw in await self.client.query_all("Purchase", "PrivateNote LIKE '[lb:%'"):
             charges += _mapping.purchase_charges(raw, project_erp_id=project_erp_id)
+        billed_on = await self._billing_invoices(project_erp_id)
+        for charge in charges:
+            invoice = billed_on.get((charge["object_type"], charge["erp_id"]))
+            if invoice is not None:
+                charge["invoice_erp_id"] = invoice
         return charges
+
+    async def _billing_invoices(self, project_erp_id: str) -> dict[tuple[str, str], str]:
+        """Map each (object type, charge id) billed on one of the project's invoices to it."""
+        kinds = {"TimeActivity": "time_entry", "Purchase": "expense"}
+        where = f"CustomerRef = {_mapping.quote(project_erp_id)}"
+        billed: dict[tuple[str, str], str] = {}
+        for invoice in await self.client.query_all("Invoice", where):
+            for line in invoice.get("Line") or []:
+                links = line.get("LinkedTxn") if isinstance(line, dict) else None
+                for link in links or []:
+                    kind = kinds.get(str(link.get("TxnType")))
+                    if kind is not None:
+                        billed[(kind, str(link.get("TxnId")))] = str(invoice["Id"])
+        return billed
 
     async def read_events(self, cursor: str | None, *, limit: int = 200) -> _base.EventPage:
         """Read ``payment.received`` events: Payments created or changed after ``cursor``.

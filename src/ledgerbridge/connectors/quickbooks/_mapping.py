@@ -266,12 +266,15 @@ def purchase_charges(raw: Mapping[str, Any], *, project_erp_id: str) -> list[dic
     """Return the charges of a Purchase whose lines are billable to the project.
 
     Raises:
-        RecordError: a line amount is not a number.
+        RecordError: ``Line`` is not a list, or a line amount is not a number.
     """
     currency = _ref(raw, "CurrencyRef") or "USD"
     found = parse_marker(raw.get("PrivateNote"))
+    lines = raw.get("Line") or []
+    if not isinstance(lines, list):
+        raise errors.RecordError("a Purchase's Line must be a list", field="Line")
     charges = []
-    for line in raw.get("Line") or []:
+    for line in lines:
         detail = line.get("AccountBasedExpenseLineDetail") if isinstance(line, dict) else None
         if not isinstance(detail, dict) or _ref(detail, "CustomerRef") != project_erp_id:
             continue
