@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from alembic.script import ScriptDirectory
 
 from ledgerbridge import store
+from ledgerbridge.store._migrate import MIGRATIONS_DIR
 
 
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
@@ -22,5 +24,6 @@ def test_postgres_pool_size_comes_from_the_environment(db, monkeypatch):
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
 def test_postgres_is_migrated_to_the_newest_revision(db):
     """The template database the suite clones is at the newest migration."""
-    assert store.current_revision(db) == "0003"
+    scripts = ScriptDirectory(str(MIGRATIONS_DIR))
+    assert store.current_revision(db) == scripts.get_current_head()
     assert db.is_postgres and db.url.drivername == "postgresql+psycopg"

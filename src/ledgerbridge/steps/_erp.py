@@ -89,60 +89,53 @@ def _refuse_if_invoiced(
     return existing
 
 
-@step_kind("erp.post_time")
-async def post_time(ctx: StepContext) -> dict[str, Any]:
-    """Post approved billable time as an ERP charge, or correct the charge after an edit."""
-    entry = _records.time_entry(ctx.record)
-    existing = _refuse_if_invoiced(ctx, "time_entry", entry.id, "change")
-    project_erp_id = _require(ctx, "project", entry.project_id, "project")
+async def _post_charge(
+    ctx: StepContext, object_type: str, charge: Any, amount: Decimal, currency: str, **data: str
+) -> dict[str, Any]:
+    """Post (or correct) one billable charge and record its cross-reference."""
+    existing = _refuse_if_invoiced(ctx, object_type, charge.id, "change")
+    project_erp_id = _require(ctx, "project", charge.project_id, "project")
     customer_erp_id = _require(ctx, "customer", str(ctx.record.get("customer_id")), "customer")
-    ctx.about_to_write = {"time_entry": ctx.record, "project_erp_id": project_erp_id}
-    erp_id = await ctx.connector().post_time(
-        entry,
+    ctx.about_to_write = {object_type: ctx.record, "project_erp_id": project_erp_id}
+    post = (
+        ctx.connector().post_time if object_type == "time_entry" else ctx.connector().post_expense
+    )
+    erp_id = await post(
+        charge,
         project_erp_id=project_erp_id,
         customer_erp_id=customer_erp_id,
         erp_id=existing[0] if existing else None,
         idempotency_key=ctx.idempotency_key,
     )
-    amount = _records.charge_amount(ctx.record)
     ctx.set_xref(
-        "time_entry",
-        entry.id,
+        object_type,
+        charge.id,
         ERP,
         erp_id,
-        project_id=entry.project_id,
+        project_id=charge.project_id,
         amount=str(amount),
-        currency=str(ctx.record.get("currency")),
-        hours=str(entry.hours),
+        currency=currency,
+        **data,
     )
     return {"erp_id": erp_id, "amount": str(amount), "updated": existing is not None}
+
+
+@step_kind("erp.post_time")
+async def post_time(ctx: StepContext) -> dict[str, Any]:
+    """Post approved billable time as an ERP charge, or correct the charge after an edit."""
+    entry = _records.time_entry(ctx.record)
+    amount = _records.charge_amount(ctx.record)
+    currency = str(ctx.record.get("currency"))
+    return await _post_charge(ctx, "time_entry", entry, amount, currency, hours=str(entry.hours))
 
 
 @step_kind("erp.post_expense")
 async def post_expense(ctx: StepContext) -> dict[str, Any]:
     """Post an approved billable expense as an ERP charge."""
     expense = _records.expense(ctx.record)
-    existing = _refuse_if_invoiced(ctx, "expense", expense.id, "change")
-    project_erp_id = _require(ctx, "project", expense.project_id, "project")
-    customer_erp_id = _require(ctx, "customer", str(ctx.record.get("customer_id")), "customer")
-    ctx.about_to_write = {"expense": ctx.record, "project_erp_id": project_erp_id}
-    erp_id = await ctx.connector().post_expense(
-        expense,
-        project_erp_id=project_erp_id,
-        customer_erp_id=customer_erp_id,
-        erp_id=existing[0] if existing else None,
-        idempotency_key=ctx.idempotency_key,
+    return await _post_charge(
+        ctx, "expense", expense, expense.amount.amount, expense.amount.currency
     )
-    ctx.set_xref(
-        "expense",
-        expense.id,
-        ERP,
-        erp_id,
-        project_id=expense.project_id,
-        amount=str(expense.amount.amount),
-        currency=expense.amount.currency,
-    )
-    return {"erp_id": erp_id, "amount": str(expense.amount.amount)}
 
 
 @step_kind("erp.remove_time")
