@@ -125,11 +125,7 @@ class Client:
     def show_run(self, run_id: str, *, tenant_id: str | None = None) -> dict[str, Any]:
         """Return a run with its steps and its event."""
         with self.db.read() as conn:
-            run = (
-                store.runs.get_run(conn, tenant_id, run_id)
-                if tenant_id
-                else store.runs.find_run(conn, run_id)
-            )
+            run = _run(conn, run_id, tenant_id)
             if run is None:
                 raise NotFoundError(f"run {run_id} does not exist")
             tenant_id = run.tenant_id
@@ -190,11 +186,7 @@ class Client:
     def show_exception(self, exception_id: str, *, tenant_id: str | None = None) -> dict[str, Any]:
         """Return one exception with everything needed to act on it."""
         with self.db.read() as conn:
-            row = (
-                store.exceptions.get(conn, tenant_id, exception_id)
-                if tenant_id
-                else store.exceptions.find(conn, exception_id)
-            )
+            row = _exception(conn, exception_id, tenant_id)
         if row is None:
             raise NotFoundError(f"exception {exception_id} does not exist")
         return _exception_dict(row, full=True)
@@ -232,11 +224,7 @@ class Client:
     ) -> dict[str, Any]:
         now = self.clock()
         with self.db.write() as conn:
-            row = (
-                store.exceptions.get(conn, tenant_id, exception_id)
-                if tenant_id
-                else store.exceptions.find(conn, exception_id)
-            )
+            row = _exception(conn, exception_id, tenant_id)
             if row is None:
                 raise NotFoundError(f"exception {exception_id} does not exist")
             if row.status != "open":
@@ -283,11 +271,7 @@ class Client:
         """
         now = self.clock()
         with self.db.write() as conn:
-            run = (
-                store.runs.get_run(conn, tenant_id, run_id)
-                if tenant_id
-                else store.runs.find_run(conn, run_id)
-            )
+            run = _run(conn, run_id, tenant_id)
             if run is None:
                 raise NotFoundError(f"run {run_id} does not exist")
             tenant_id = run.tenant_id
@@ -348,6 +332,20 @@ def effective_mode(flow: Any, settings: dict[str, Any], override: str | None = N
     if mode.kind == "batch" and not mode.every and window:
         mode = blueprints.Mode(kind="batch", every=window.get("every"), at=window.get("at"))
     return mode
+
+
+def _run(conn: Any, run_id: str, tenant_id: str | None) -> Any:
+    """A run by id, within a tenant when one is given."""
+    if tenant_id:
+        return store.runs.get_run(conn, tenant_id, run_id)
+    return store.runs.find_run(conn, run_id)
+
+
+def _exception(conn: Any, exception_id: str, tenant_id: str | None) -> Any:
+    """An exception by id, within a tenant when one is given."""
+    if tenant_id:
+        return store.exceptions.get(conn, tenant_id, exception_id)
+    return store.exceptions.find(conn, exception_id)
 
 
 def _matching_flows(blueprint: Any, event: BusinessEvent, record: dict[str, Any]) -> list[Any]:
