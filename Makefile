@@ -36,6 +36,7 @@ test: lint typecheck
 
 chaos: install
 	$(BIN)/ledgerbridge chaos run
+	$(BIN)/ledgerbridge chaos run --db postgres
 
 bench: install
 	$(BIN)/ledgerbridge bench --events 8000

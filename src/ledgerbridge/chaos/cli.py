@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -106,12 +107,22 @@ def _options(
     pg_restart: str | None,
 ) -> suite.ChaosOptions:
     url = None
+    restart = _restart_command(pg_restart)
     if db == "postgres":
         url = os.environ.get("LEDGERBRIDGE_DATABASE_URL", "")
-        if not url.startswith("postgresql"):
+        if not url:
+            # No server given: start one of our own on a free loopback port, and restart it
+            # mid-run. It is stopped when the process exits.
+            from ledgerbridge.bench import LocalPostgres
+
+            server = LocalPostgres().start()
+            atexit.register(server.stop)
+            url = server.create_database("chaos")
+            restart = restart or server.restart
+        elif not url.startswith("postgresql"):
             raise errors.ConfigError(
                 "--db postgres needs LEDGERBRIDGE_DATABASE_URL=postgresql+psycopg://... "
-                "of an empty database",
+                "of an empty database, or none to start a server of its own",
                 hint="set --pg-restart 'pg_ctl -D DATADIR restart -m fast' to restart it mid-run",
             )
     elif db != "sqlite":
@@ -124,7 +135,7 @@ def _options(
         database_url=url,
         workdir=workdir,
         seed=seed,
-        restart_database=_restart_command(pg_restart),
+        restart_database=restart,
     )
 
 
@@ -135,7 +146,11 @@ def run(
     min_faults: Annotated[int, typer.Option(min=0, help="Fewest injected faults to pass.")] = 1000,
     entries: Annotated[int, typer.Option(min=50, help="Time entries per tenant and month.")] = 1000,
     db: Annotated[
-        str, typer.Option(help="sqlite, or postgres (LEDGERBRIDGE_DATABASE_URL).")
+        str,
+        typer.Option(
+            help="sqlite, or postgres (LEDGERBRIDGE_DATABASE_URL, or a server of its own "
+            "that is restarted mid-run)."
+        ),
     ] = "sqlite",
     workdir: Annotated[Path | None, typer.Option(help="Database and worker logs.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of samples, faults and kills.")] = 7,
