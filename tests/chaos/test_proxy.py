@@ -98,7 +98,6 @@ def test_proxy_target_down_answers_502_naming_the_target():
         (["proxy", "--target", "http://x", "--5xx", "1.5"], "--5xx"),
         (["proxy", "--target", "http://x", "--ambiguous-mode", "maybe"], "ambiguous_mode"),
         (["run", "--db", "mysql"], "--db must be sqlite or postgres"),
-        (["run", "--db", "postgres"], "LEDGERBRIDGE_DATABASE_URL"),
         (["run", "--entries", "10"], "--entries"),
     ],
 )
@@ -107,3 +106,11 @@ def test_chaos_cli_bad_arguments_exit_1_naming_the_option(args, expected):
     result = CliRunner().invoke(chaos_app, args)
     assert result.exit_code in (1, 2), result.output
     assert expected in result.output, result.output
+
+
+def test_chaos_cli_postgres_with_a_non_postgres_url_names_the_variable(monkeypatch):
+    """--db postgres with a database URL that is not PostgreSQL is refused, naming the variable."""
+    monkeypatch.setenv("LEDGERBRIDGE_DATABASE_URL", "sqlite:///elsewhere.db")
+    result = CliRunner().invoke(chaos_app, ["run", "--db", "postgres"])
+    assert result.exit_code in (1, 2), result.output
+    assert "LEDGERBRIDGE_DATABASE_URL" in result.output
