@@ -152,34 +152,6 @@ class RunExecutor:
                     connection=self._bound(item, spec),
                     item=item,
                 )
-            except (
-                Exception
-            ) as exc:  # a bug in step code parks the run instead of killing the worker
-                wrapped = errors.PermanentError(
-                    f"step {spec.name!r} failed unexpectedly: {type(exc).__name__}: {exc}",
-                    hint="this is a defect in the step code; report it, then retry or skip the run",
-                )
-                base.steps.append(
-                    self._step_row(
-                        claim,
-                        spec,
-                        seq,
-                        key,
-                        step_started,
-                        status="failed",
-                        error=wrapped.to_dict(),
-                    )
-                )
-                return self._fail(
-                    base,
-                    wrapped,
-                    step_name=spec.name,
-                    attempt=claim.attempts,
-                    record=record,
-                    about=ctx.about_to_write,
-                    connection=None,
-                    item=item,
-                )
             results[spec.name] = result
             base.steps.append(
                 self._step_row(
@@ -308,7 +280,15 @@ class RunExecutor:
                 f"step {spec.name!r} uses unknown kind {spec.kind!r}",
                 hint=f"known kinds: {', '.join(step_api.kinds())}",
             )
-        return await fn(ctx)
+        try:
+            return await fn(ctx)
+        except errors.LedgerbridgeError:
+            raise
+        except Exception as exc:  # a bug in step code parks the run instead of killing the worker
+            raise errors.PermanentError(
+                f"step {spec.name!r} failed unexpectedly: {type(exc).__name__}: {exc}",
+                hint="this is a defect in the step code; report it, then retry or skip the run",
+            ) from exc
 
     def _bound(self, item: RunInput, spec: Any) -> str | None:
         return item.deployment.bindings.get(spec.connection) if spec.connection else None
