@@ -15,6 +15,26 @@ from ledgerbridge.store import _tables as t
 from ledgerbridge.store._scoped import Scope, _filters, _page, tenant_clause
 
 
+def _newest_first(
+    conn: sa.Connection,
+    table: sa.Table,
+    scope: Scope,
+    *,
+    after: Sequence[Any] | None,
+    limit: int,
+    filters: dict[str, Any],
+) -> list[sa.Row[Any]]:
+    query = _filters(
+        sa.select(table).where(tenant_clause(table.c.tenant_id, scope)), table, filters
+    )
+    return list(conn.execute(_page(query, [table.c.id], after=after, limit=limit, descending=True)))
+
+
+def _one(conn: sa.Connection, table: sa.Table, scope: Scope, object_id: str) -> sa.Row[Any] | None:
+    query = sa.select(table).where(table.c.id == object_id, tenant_clause(table.c.tenant_id, scope))
+    return conn.execute(query).first()
+
+
 def list_events(
     conn: sa.Connection,
     scope: Scope,
@@ -24,16 +44,12 @@ def list_events(
     filters: dict[str, Any],
 ) -> list[sa.Row[Any]]:
     """List inbox events, newest first; ``filters`` match columns exactly."""
-    e = t.events
-    query = _filters(sa.select(e).where(tenant_clause(e.c.tenant_id, scope)), e, filters)
-    return list(conn.execute(_page(query, [e.c.id], after=after, limit=limit, descending=True)))
+    return _newest_first(conn, t.events, scope, after=after, limit=limit, filters=filters)
 
 
 def get_event(conn: sa.Connection, scope: Scope, event_id: str) -> sa.Row[Any] | None:
     """Fetch one event inside the scope."""
-    e = t.events
-    query = sa.select(e).where(e.c.id == event_id, tenant_clause(e.c.tenant_id, scope))
-    return conn.execute(query).first()
+    return _one(conn, t.events, scope, event_id)
 
 
 def list_runs(
@@ -45,16 +61,12 @@ def list_runs(
     filters: dict[str, Any],
 ) -> list[sa.Row[Any]]:
     """List runs, newest first."""
-    r = t.runs
-    query = _filters(sa.select(r).where(tenant_clause(r.c.tenant_id, scope)), r, filters)
-    return list(conn.execute(_page(query, [r.c.id], after=after, limit=limit, descending=True)))
+    return _newest_first(conn, t.runs, scope, after=after, limit=limit, filters=filters)
 
 
 def get_run(conn: sa.Connection, scope: Scope, run_id: str) -> sa.Row[Any] | None:
     """Fetch one run inside the scope."""
-    r = t.runs
-    query = sa.select(r).where(r.c.id == run_id, tenant_clause(r.c.tenant_id, scope))
-    return conn.execute(query).first()
+    return _one(conn, t.runs, scope, run_id)
 
 
 def list_exceptions(
@@ -66,16 +78,12 @@ def list_exceptions(
     filters: dict[str, Any],
 ) -> list[sa.Row[Any]]:
     """List exception-queue entries, newest first."""
-    x = t.exceptions
-    query = _filters(sa.select(x).where(tenant_clause(x.c.tenant_id, scope)), x, filters)
-    return list(conn.execute(_page(query, [x.c.id], after=after, limit=limit, descending=True)))
+    return _newest_first(conn, t.exceptions, scope, after=after, limit=limit, filters=filters)
 
 
 def get_exception(conn: sa.Connection, scope: Scope, exception_id: str) -> sa.Row[Any] | None:
     """Fetch one exception inside the scope."""
-    x = t.exceptions
-    query = sa.select(x).where(x.c.id == exception_id, tenant_clause(x.c.tenant_id, scope))
-    return conn.execute(query).first()
+    return _one(conn, t.exceptions, scope, exception_id)
 
 
 def list_audit(
