@@ -31,6 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ledgerbridge.store import _upsert
+from ledgerbridge.store._keys import key_in
 from ledgerbridge.store._tables import metadata, runs, tenants
 
 #: share of a batch per SLA tier (relative)
@@ -268,7 +269,7 @@ def release(conn: sa.Connection, keys: Sequence[tuple[str, str]]) -> None:
     if not keys:
         return
     lv = connection_leases
-    conn.execute(sa.delete(lv).where(sa.tuple_(lv.c.tenant_id, lv.c.run_id).in_(list(keys))))
+    conn.execute(sa.delete(lv).where(key_in((lv.c.tenant_id, lv.c.run_id), list(keys))))
 
 
 def extend(conn: sa.Connection, keys: Sequence[tuple[str, str]], expires: float) -> None:
@@ -278,7 +279,7 @@ def extend(conn: sa.Connection, keys: Sequence[tuple[str, str]], expires: float)
     lv = connection_leases
     conn.execute(
         sa.update(lv)
-        .where(sa.tuple_(lv.c.tenant_id, lv.c.run_id).in_(list(keys)))
+        .where(key_in((lv.c.tenant_id, lv.c.run_id), list(keys)))
         .values(expires_at=expires)
     )
 

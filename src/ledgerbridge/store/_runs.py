@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ledgerbridge.store import _claims, _upsert
+from ledgerbridge.store._keys import key_in
 from ledgerbridge.store._tables import entity_versions, events, runs, steps
 
 #: run states that still hold their entity's place in line
@@ -70,7 +71,7 @@ def claim_runs(
     keys = [(c.tenant_id, c.id) for c in chosen]
     stmt = (
         sa.update(runs)
-        .where(sa.tuple_(runs.c.tenant_id, runs.c.id).in_(keys))
+        .where(key_in((runs.c.tenant_id, runs.c.id), keys))
         .values(
             status="running",
             lease_owner=owner,
@@ -94,7 +95,7 @@ def extend_leases(
     stmt = (
         sa.update(runs)
         .where(runs.c.lease_owner == owner, runs.c.status == "running")
-        .where(sa.tuple_(runs.c.tenant_id, runs.c.id).in_(list(keys)))
+        .where(key_in((runs.c.tenant_id, runs.c.id), list(keys)))
         .values(lease_expires_at=expires, available_at=expires)
     )
     count = conn.execute(stmt).rowcount
@@ -111,7 +112,7 @@ def owned_runs(
     query = (
         sa.select(runs.c.tenant_id, runs.c.id)
         .where(runs.c.lease_owner == owner, runs.c.status == "running")
-        .where(sa.tuple_(runs.c.tenant_id, runs.c.id).in_(list(keys)))
+        .where(key_in((runs.c.tenant_id, runs.c.id), list(keys)))
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
@@ -123,7 +124,7 @@ def load_events(conn: sa.Connection, keys: Iterable[tuple[str, str]]) -> dict[tu
     keys = list(keys)
     if not keys:
         return {}
-    query = sa.select(events).where(sa.tuple_(events.c.tenant_id, events.c.id).in_(keys))
+    query = sa.select(events).where(key_in((events.c.tenant_id, events.c.id), keys))
     return {(r.tenant_id, r.id): r for r in conn.execute(query)}
 
 
@@ -132,7 +133,7 @@ def load_steps(conn: sa.Connection, run_keys: Iterable[tuple[str, str]]) -> list
     run_keys = list(run_keys)
     if not run_keys:
         return []
-    query = sa.select(steps).where(sa.tuple_(steps.c.tenant_id, steps.c.run_id).in_(run_keys))
+    query = sa.select(steps).where(key_in((steps.c.tenant_id, steps.c.run_id), run_keys))
     return list(conn.execute(query))
 
 
@@ -146,7 +147,7 @@ def load_finished_steps_by_key(
     query = (
         sa.select(steps)
         .where(steps.c.status == "succeeded")
-        .where(sa.tuple_(steps.c.tenant_id, steps.c.idempotency_key).in_(keys))
+        .where(key_in((steps.c.tenant_id, steps.c.idempotency_key), keys))
     )
     return {(r.tenant_id, r.idempotency_key): r for r in conn.execute(query)}
 
@@ -160,7 +161,7 @@ def applied_versions(
         return {}
     ev = entity_versions
     query = sa.select(ev.c.tenant_id, ev.c.entity_key, ev.c.applied_version).where(
-        sa.tuple_(ev.c.tenant_id, ev.c.entity_key).in_(keys)
+        key_in((ev.c.tenant_id, ev.c.entity_key), keys)
     )
     return {(r.tenant_id, r.entity_key): r.applied_version for r in conn.execute(query)}
 
@@ -320,7 +321,7 @@ def started_versions(
     query = (
         sa.select(runs.c.tenant_id, runs.c.entity_key, sa.func.max(runs.c.entity_version))
         .where(runs.c.attempts > 0)
-        .where(sa.tuple_(runs.c.tenant_id, runs.c.entity_key).in_(keys))
+        .where(key_in((runs.c.tenant_id, runs.c.entity_key), keys))
         .group_by(runs.c.tenant_id, runs.c.entity_key)
     )
     return {(t, k): v for t, k, v in conn.execute(query)}

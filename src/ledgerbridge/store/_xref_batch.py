@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ledgerbridge.store._keys import key_in
 from ledgerbridge.store._tables import xrefs
 
 
@@ -18,6 +19,6 @@ def load_for_objects(
     if not keys:
         return {}
     query = sa.select(xrefs).where(
-        sa.tuple_(xrefs.c.tenant_id, xrefs.c.object_type, xrefs.c.canonical_id).in_(keys)
+        key_in((xrefs.c.tenant_id, xrefs.c.object_type, xrefs.c.canonical_id), keys)
     )
     return {(r.tenant_id, r.object_type, r.canonical_id, r.system): r for r in conn.execute(query)}
