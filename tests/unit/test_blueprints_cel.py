@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import cel
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledgerbridge import blueprints
+from ledgerbridge.blueprints._cel import VARIABLES, from_cel, to_cel
 from ledgerbridge.errors import ConfigError, RecordError
 
 
@@ -76,3 +80,63 @@ def test_blueprints_cel_event_and_context_are_available():
     assert condition.is_true(
         {"record": {}, "event": {"source": "harvest"}, "context": {"tenant": "t1"}}
     )
+
+
+def test_blueprints_cel_macro_variables_are_not_unknown_variables():
+    """``l`` in ``record.lines.all(l, …)`` is bound by the macro, not an outside variable."""
+    every = blueprints.compile_expression("record.lines.all(l, l.amount > 0.0)")
+    lines = [{"amount": Decimal("2.50")}, {"amount": Decimal("0.01")}]
+    assert every.is_true({"record": {"lines": lines, "other": "x"}})
+    assert not every.is_true({"record": {"lines": [*lines, {"amount": Decimal("0")}]}})
+
+
+EXPRESSIONS = [
+    "record.hours > 0.0 && record.hours <= 24.0",
+    "has(record.fee) && record.fee != null",
+    "record['hours'] > 1.0",
+    "size(record) > 2",
+    "record.kind == 'record' || event.type == 'time_entry.approved'",
+    "record.lines.exists(l, l.amount > 100.0)",
+    "context.tenant == 'acme' && record . hours < 8.0",
+]
+FIELD_VALUES = st.one_of(
+    st.decimals(min_value=-50, max_value=500, places=2),
+    st.text(max_size=5),
+    st.none(),
+    st.booleans(),
+)
+RECORDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "hours": st.decimals(min_value=0, max_value=30, places=2),
+        "fee": st.one_of(st.none(), st.decimals(min_value=0, max_value=10**6, places=2)),
+        "kind": st.sampled_from(["record", "other"]),
+        "lines": st.lists(
+            st.fixed_dictionaries({"amount": st.decimals(min_value=0, max_value=200, places=2)}),
+            max_size=3,
+        ),
+        "notes": FIELD_VALUES,
+        "rate": FIELD_VALUES,
+    },
+)
+
+
+@given(source=st.sampled_from(EXPRESSIONS), record=RECORDS, tenant=st.sampled_from(["acme", "x"]))
+def test_blueprints_cel_sees_only_fields_it_reads_with_the_same_result(source, record, tenant):
+    """Handing an expression only the fields it names never changes its outcome."""
+    expression = blueprints.compile_expression(source)
+    activation = {
+        "record": record,
+        "event": {"type": "time_entry.approved", "id": "e-1"},
+        "context": {"tenant": tenant, "today": "2026-11-26"},
+    }
+    whole = {name: to_cel(activation[name]) for name in VARIABLES}
+    try:
+        expected: object = from_cel(cel.compile(source).execute(whole))
+    except Exception:
+        expected = RecordError
+    try:
+        got: object = expression.evaluate(activation)
+    except RecordError:
+        got = RecordError
+    assert got == expected
