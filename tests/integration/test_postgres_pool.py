@@ -27,3 +27,15 @@ def test_postgres_is_migrated_to_the_newest_revision(db):
     scripts = ScriptDirectory(str(MIGRATIONS_DIR))
     assert store.current_revision(db) == scripts.get_current_head()
     assert db.is_postgres and db.url.drivername == "postgresql+psycopg"
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+def test_postgres_queue_tables_are_analysed_early(db):
+    """The run queue's tables are analysed after 2% changes, not the server's default 10%."""
+    query = "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%(names)s)"
+    names = ["events", "runs", "steps", "entity_versions", "xrefs", "connection_leases"]
+    with db.read() as conn:
+        options = {r.relname: r.reloptions for r in conn.exec_driver_sql(query, {"names": names})}
+    assert sorted(options) == sorted(names)
+    for table in names:
+        assert "autovacuum_analyze_scale_factor=0.02" in options[table], table

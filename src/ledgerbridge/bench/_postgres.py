@@ -114,6 +114,8 @@ class LocalPostgres:
             "-c listen_addresses=127.0.0.1",
             f"-c unix_socket_directories={self.datadir}",
             f"-c max_connections={self.max_connections}",
+            # a table that grew from empty is analysed within seconds (README, Scale-out)
+            "-c autovacuum_naptime=1",
         ]
         if not self.durable:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
