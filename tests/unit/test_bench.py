@@ -14,9 +14,17 @@ from ledgerbridge.bench.cli import bench
 
 @pytest.mark.slow
 def test_bench_memory_target_delivers_every_event():
-    """The engine-alone benchmark on SQLite delivers all events and reports sane figures."""
-    result = run_bench(BenchOptions(events=300, tenants=2, target="memory", batch_size=50))
+    """The engine-alone benchmark on SQLite delivers all events and reports sane figures.
+
+    The probe tenant's events are posted too, and counted apart from the backlog's.
+    """
+    options = BenchOptions(events=300, tenants=2, target="memory", batch_size=50, probe=True)
+    result = run_bench(options)
     assert result.succeeded == 300
+    assert result.probe_wait_ms is not None
+    assert result.probe_wait_ms["sent"] >= 1
+    assert result.probe_wait_ms["posted"] == result.probe_wait_ms["sent"]
+    assert (result.probe_wait_ms["max"] or 0) > 0
     assert result.events_per_second > 0
     assert 0 < result.commits_per_event < 1  # batched: far fewer commits than events
     assert result.peak_rss_mb > 0 and result.cpu_seconds_per_1000 > 0

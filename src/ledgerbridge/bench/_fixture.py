@@ -94,13 +94,22 @@ class ErpProcess:
 
 
 def create_tenants(
-    db: store.Database, *, tenants: int, target: str, erp_url: str | None
+    db: store.Database,
+    *,
+    tenants: int,
+    target: str,
+    erp_url: str | None,
+    tier: str = "gold",
+    first: int = 0,
 ) -> list[str]:
-    """Create ``tenants`` gold tenants with connections and a deployment; return their ids."""
-    partner = tenancy.create_partner(db, name="Bench Partner")
+    """Create ``tenants`` tenants with connections and a deployment; return their ids.
+
+    Tenant number ``n`` (counting from ``first``) has its own ERP company.
+    """
+    partner = tenancy.create_partner(db, name=f"Bench Partner {first}")
     ids = []
-    for n in range(tenants):
-        tenant = tenancy.create_tenant(db, partner_id=partner, name=f"Firm {n}", sla_tier="gold")
+    for n in range(first, first + tenants):
+        tenant = tenancy.create_tenant(db, partner_id=partner, name=f"Firm {n}", sla_tier=tier)
         tenancy.add_connection(
             db, tenant_id=tenant, kind="memory", settings={}, connection_id="psa"
         )
@@ -152,12 +161,14 @@ def project_record(tenant_n: int, p: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def seed_erp(db: store.Database, tenant_ids: list[str], erp_url: str) -> None:
+async def seed_erp(
+    db: store.Database, tenant_ids: list[str], erp_url: str, *, first: int = 0
+) -> None:
     """Create every tenant's customers and projects in the ERP and record their xrefs."""
     connectors.load_builtin()
     rows = []
     async with aiohttp.ClientSession() as session:
-        for n, tenant in enumerate(tenant_ids):
+        for n, tenant in enumerate(tenant_ids, start=first):
             erp: Any = connectors.create(
                 "quickbooks", erp_settings(erp_url, n), session=session, tenant_id=tenant
             )
@@ -226,6 +237,6 @@ def workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="ledgerbridge-bench-"))
 
 
-def run_seed(db: store.Database, tenant_ids: list[str], erp_url: str) -> None:
+def run_seed(db: store.Database, tenant_ids: list[str], erp_url: str, *, first: int = 0) -> None:
     """Synchronous wrapper of :func:`seed_erp`."""
-    asyncio.run(seed_erp(db, tenant_ids, erp_url))
+    asyncio.run(seed_erp(db, tenant_ids, erp_url, first=first))

@@ -36,6 +36,8 @@ class BenchOptions:
     target: str = "erp"  #: erp (the ERP sandbox over HTTP) | memory (the engine alone)
     batch_size: int = 200
     concurrency: int = 32
+    #: while the backlog drains, one more (bronze) tenant sends an event a second
+    probe: bool = False
     timeout: float = 600.0
 
     def __post_init__(self) -> None:
@@ -63,6 +65,8 @@ class BenchResult:
     peak_rss_mb: float
     cpu_seconds_per_1000: float
     ingest_events_per_second: float
+    #: with ``probe``: the probe tenant's waits from arrival to posting
+    probe_wait_ms: dict[str, float | None] | None = None
     workers: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,19 +125,19 @@ def _inject(client: Client, tenant_ids: list[str], options: BenchOptions) -> flo
     return time.monotonic() - started
 
 
-def _latencies(db: store.Database) -> list[float]:
+def _latencies(db: store.Database, tenant_ids: list[str]) -> list[float]:
     query = (
         sa.select((runs.c.finished_at - events.c.received_at) * 1000)
         .join(
             events, sa.and_(events.c.tenant_id == runs.c.tenant_id, events.c.id == runs.c.event_id)
         )
-        .where(runs.c.status == "succeeded")
+        .where(runs.c.status == "succeeded", runs.c.tenant_id.in_(tenant_ids))
     )
     with db.read() as conn:
         return sorted(float(v) for v in conn.scalars(query))
 
 
-def _busy_seconds(db: store.Database, *, paced: bool) -> float:
+def _busy_seconds(db: store.Database, tenant_ids: list[str], *, paced: bool) -> float:
     """From the first claim (or, when paced, the first arrival) to the last completion."""
     with db.read() as conn:
         first_claim, first_arrival, last = conn.execute(
@@ -141,11 +145,47 @@ def _busy_seconds(db: store.Database, *, paced: bool) -> float:
                 sa.func.min(runs.c.started_at),
                 sa.func.min(runs.c.created_at),
                 sa.func.max(runs.c.finished_at),
-            )
+            ).where(runs.c.tenant_id.in_(tenant_ids))
         ).one()
     if last is None or first_claim is None:
         return 0.0
     return float(last) - float(first_arrival if paced else first_claim)
+
+
+@dataclass
+class _Probe:
+    """One more tenant, bronze, that sends an event a second while another's backlog drains."""
+
+    tenant_id: str
+    sent: int = 0
+    last: float = 0.0
+
+    @classmethod
+    def create(cls, db: store.Database, options: BenchOptions, erp_url: str | None) -> _Probe:
+        n = options.tenants
+        [tenant] = _fixture.create_tenants(
+            db, tenants=1, target=options.target, erp_url=erp_url, tier="bronze", first=n
+        )
+        if erp_url is not None:
+            _fixture.run_seed(db, [tenant], erp_url, first=n)
+        return cls(tenant)
+
+    def send(self, client: Client) -> None:
+        """Send the next event if a second has passed since the last."""
+        if time.monotonic() - self.last >= 1.0:
+            self.last = time.monotonic()
+            client.ingest([_fixture.time_entry_event(self.tenant_id, self.sent)])
+            self.sent += 1
+
+    def waits(self, db: store.Database) -> dict[str, float | None]:
+        """Median and longest wait of the probe's events, and how many were posted."""
+        waits = _latencies(db, [self.tenant_id])
+        return {
+            "sent": float(self.sent),
+            "posted": float(len(waits)),
+            "p50": _percentile(waits, 0.50),
+            "max": round(waits[-1], 1) if waits else None,
+        }
 
 
 def _percentile(values: list[float], share: float) -> float | None:
@@ -167,6 +207,7 @@ def run_bench(options: BenchOptions) -> BenchResult:
         )
         if erp is not None:
             _fixture.run_seed(db, tenant_ids, erp.url)
+        probe = _Probe.create(db, options, erp.url if erp else None) if options.probe else None
         client = Client(db)
         commits = count_commits(db)
         if options.offered_rate:
@@ -179,11 +220,17 @@ def run_bench(options: BenchOptions) -> BenchResult:
             procs = _start_workers(database.url, options)
         deadline = started + options.timeout
         while _pending(db) and time.monotonic() < deadline:
+            if probe is not None:
+                probe.send(client)
             time.sleep(0.05)
-        seconds = _busy_seconds(db, paced=bool(options.offered_rate)) or time.monotonic() - started
+        paced = bool(options.offered_rate)
+        seconds = _busy_seconds(db, tenant_ids, paced=paced) or time.monotonic() - started
         figures = _stop_workers(procs)
         procs = []
-        return _result(options, db, seconds, ingest_seconds, ingest_commits, figures)
+        result = _result(options, db, tenant_ids, seconds, ingest_seconds, ingest_commits, figures)
+        if probe is not None:
+            result.probe_wait_ms = probe.waits(db)
+        return result
     finally:
         if procs:
             _stop_workers(procs)
@@ -197,14 +244,18 @@ def run_bench(options: BenchOptions) -> BenchResult:
 def _result(
     options: BenchOptions,
     db: store.Database,
+    tenant_ids: list[str],
     seconds: float,
     ingest_seconds: float,
     ingest_commits: int,
     figures: list[dict[str, Any]],
 ) -> BenchResult:
     with db.read() as conn:
-        succeeded = store.runs.count_runs_by_status(conn).get("succeeded", 0)
-    latencies = _latencies(db) if options.offered_rate else []
+        succeeded = sum(
+            store.runs.count_runs_by_status(conn, tenant).get("succeeded", 0)
+            for tenant in tenant_ids
+        )
+    latencies = _latencies(db, tenant_ids) if options.offered_rate else []
     cpu = sum(f.get("cpu_seconds", 0.0) for f in figures)
     commits = ingest_commits + sum(f.get("commits", 0) for f in figures)
     own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

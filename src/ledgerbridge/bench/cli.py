@@ -28,13 +28,20 @@ def bench(
     ] = "erp",
     batch_size: Annotated[int, typer.Option(help="Runs claimed per transaction.")] = 200,
     concurrency: Annotated[int, typer.Option(help="Runs in flight per worker.")] = 32,
+    probe: Annotated[
+        bool,
+        typer.Option(
+            help="While the backlog drains, one more (bronze) tenant sends an event a second; "
+            "report its wait (fairness)."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Deliver approved time entries end to end and report throughput, latency and cost."""
     try:
         options = _measure.BenchOptions(
             db=db, workers=workers, tenants=tenants, events=events, offered_rate=offered_rate,
-            target=target, batch_size=batch_size, concurrency=concurrency,
+            target=target, batch_size=batch_size, concurrency=concurrency, probe=probe,
         )  # fmt: skip
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -58,5 +65,15 @@ def render(result: dict[str, object]) -> str:
             f"  DB commits/event  {result['commits_per_event']}",
             f"  peak RSS          {result['peak_rss_mb']} MB",
             f"  CPU s/1000 events {result['cpu_seconds_per_1000']}",
+            *_probe_line(result.get("probe_wait_ms")),
         ]
     )
+
+
+def _probe_line(waits: object) -> list[str]:
+    if not isinstance(waits, dict):
+        return []
+    return [
+        f"  probe tenant      {waits['posted']:.0f}/{waits['sent']:.0f} posted, "
+        f"wait p50 {waits['p50']} ms, max {waits['max']} ms"
+    ]
