@@ -589,3 +589,29 @@ def test_quickbooks_webhook_delivery_verifies_and_parses(fmt):
     assert not verify_signature(body, signature, "wrong")
     notices = parse_notifications(body)
     assert (config["realm_id"], "Customer", cust_id, "Create") in notices
+
+
+def test_quickbooks_charges_of_many_projects_match_one_project_at_a_time(server):
+    """Listing several projects at once gives each project exactly its own charges."""
+    config = settings(server)
+
+    async def scenario(conn: QuickBooksConnector) -> None:
+        posted: dict[str, set[str]] = {}
+        for minutes in (30, 45, 60):
+            customer_id, project_id, proj = await make_project(conn)
+            kw = {"project_erp_id": project_id, "customer_erp_id": customer_id, "erp_id": None}
+            time_id = await conn.post_time(entry(proj, minutes), idempotency_key=f"k-{uid()}", **kw)
+            cost = f"{minutes}.10"
+            spend_id = await conn.post_expense(
+                expense(proj, cost), idempotency_key=f"k-{uid()}", **kw
+            )
+            posted[project_id] = {time_id, spend_id}
+        together = await conn.list_charges_of(list(posted))
+        assert {p: {c["erp_id"] for c in cs} for p, cs in together.items()} == posted
+        for project_id in posted:
+            alone = await conn.list_charges(project_id)
+            assert sorted(alone, key=str) == sorted(together[project_id], key=str)
+        with pytest.raises(errors.PermanentError, match="no project"):
+            await conn.list_charges_of([*posted, "999999"])
+
+    run(config, scenario)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -13,6 +14,9 @@ from ledgerbridge.errors import ConfigError
 from ledgerbridge.operations._reconcile import ReconReport, SourceItem, TargetCharge, compare
 
 __all__ = ["reconcile_tenant"]
+
+#: invoices read back at once
+INVOICE_READS_IN_FLIGHT = 8
 
 
 async def reconcile_tenant(db: store.Database, tenant_id: str, services: Any) -> ReconReport:
@@ -35,10 +39,11 @@ async def reconcile_tenant(db: store.Database, tenant_id: str, services: Any) ->
     policy = RetryPolicy(max_attempts=10, base_delay=0.1, max_delay=5.0)
     work = await call_with_retry(psa.list_billable_work, policy)
     source = [_source_item(r) for r in work]
+    ids = [p.external_id for p in projects]
+    by_project = await call_with_retry(partial(erp.list_charges_of, ids), policy)
     target: list[TargetCharge] = []
     for project in projects:
-        charges = await call_with_retry(partial(erp.list_charges, project.external_id), policy)
-        for charge in charges:
+        for charge in by_project[project.external_id]:
             target.append(
                 TargetCharge(
                     project_id=project.canonical_id,
@@ -77,10 +82,16 @@ def _held(rows: list[Any]) -> set[tuple[str, str]]:
 
 
 async def _invoice_totals(erp: Any, invoices: list[Any], policy: RetryPolicy) -> dict[str, Any]:
+    gate = asyncio.Semaphore(INVOICE_READS_IN_FLIGHT)
+
+    async def read(erp_id: str) -> Any:
+        async with gate:
+            return await call_with_retry(partial(erp.get_invoice, erp_id), policy)
+
+    read_back = await asyncio.gather(*(read(row.external_id) for row in invoices))
     totals: dict[str, dict[str, Decimal]] = {}
     counts = {"drafted": 0, "paid": 0, "partially_paid": 0, "open": 0}
-    for row in invoices:
-        invoice = await call_with_retry(partial(erp.get_invoice, row.external_id), policy)
+    for invoice in read_back:
         currency = invoice.total.currency
         bucket = totals.setdefault(currency, {"invoiced": Decimal(0), "paid": Decimal(0)})
         bucket["invoiced"] += invoice.total.amount

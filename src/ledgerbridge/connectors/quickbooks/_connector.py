@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -14,6 +15,8 @@ from ledgerbridge.model import Customer, Expense, Project, TimeEntry
 __all__ = ["QuickBooksConnector"]
 
 _CONNECTOR = "quickbooks"
+#: ids per IN (...) list in a query
+_IN_CHUNK = 100
 #: where find_by_idempotency_key looks for the marker of each object type
 _KEY_FIELDS = {
     "customer": ("Customer", "Notes"),
@@ -276,26 +279,53 @@ class QuickBooksConnector(_base.BaseErpConnector):
 
         A billed charge also names the invoice that billed it (``invoice_erp_id``).
         """
-        project = await self.client.read("Customer", project_erp_id)
-        currency = str((project.get("CurrencyRef") or {}).get("value") or "USD")
-        where = f"CustomerRef = {_mapping.quote(project_erp_id)}"
-        charges = [
-            _mapping.time_activity_charge(raw, currency=currency)
-            for raw in await self.client.query_all("TimeActivity", where)
-        ]
+        return (await self.list_charges_of([project_erp_id]))[project_erp_id]
+
+    async def list_charges_of(self, project_erp_ids: Sequence[str]) -> dict[str, list[Obj]]:
+        """List the charges of many projects with a few queries per hundred projects.
+
+        Purchases cannot be filtered by the project on their lines, so every marked
+        Purchase is read once for all projects instead of once per project.
+
+        Raises:
+            PermanentError: a project does not exist in the company.
+        """
+        wanted = list(dict.fromkeys(project_erp_ids))
+        charges: dict[str, list[Obj]] = {pid: [] for pid in wanted}
+        billed_on: dict[tuple[str, str], str] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            ids = ", ".join(_mapping.quote(i) for i in wanted[start : start + _IN_CHUNK])
+            currency = {
+                str(raw["Id"]): str((raw.get("CurrencyRef") or {}).get("value") or "USD")
+                for raw in await self.client.query_all("Customer", f"Id IN ({ids})")
+            }
+            missing = [pid for pid in wanted[start : start + _IN_CHUNK] if pid not in currency]
+            if missing:
+                raise errors.PermanentError(
+                    f"QuickBooks has no project (Customer) {missing[0]}",
+                    hint="the project was deleted in QuickBooks, or the cross-reference is stale",
+                    connector=_CONNECTOR,
+                )
+            for raw in await self.client.query_all("TimeActivity", f"CustomerRef IN ({ids})"):
+                project = str((raw.get("CustomerRef") or {}).get("value"))
+                if project in charges:
+                    charge = _mapping.time_activity_charge(raw, currency=currency[project])
+                    charges[project].append(charge)
+            billed_on.update(await self._billing_invoices(f"CustomerRef IN ({ids})"))
         for raw in await self.client.query_all("Purchase", "PrivateNote LIKE '[lb:%'"):
-            charges += _mapping.purchase_charges(raw, project_erp_id=project_erp_id)
-        billed_on = await self._billing_invoices(project_erp_id)
-        for charge in charges:
-            invoice = billed_on.get((charge["object_type"], charge["erp_id"]))
-            if invoice is not None:
-                charge["invoice_erp_id"] = invoice
+            for project, found in _mapping.purchase_charges_by_project(raw).items():
+                if project in charges:
+                    charges[project] += found
+        for found in charges.values():
+            for charge in found:
+                invoice = billed_on.get((charge["object_type"], charge["erp_id"]))
+                if invoice is not None:
+                    charge["invoice_erp_id"] = invoice
         return charges
 
-    async def _billing_invoices(self, project_erp_id: str) -> dict[tuple[str, str], str]:
-        """Map each (object type, charge id) billed on one of the project's invoices to it."""
+    async def _billing_invoices(self, where: str) -> dict[tuple[str, str], str]:
+        """Map each (object type, charge id) billed on an invoice matching ``where`` to it."""
         kinds = {"TimeActivity": "time_entry", "Purchase": "expense"}
-        where = f"CustomerRef = {_mapping.quote(project_erp_id)}"
         billed: dict[tuple[str, str], str] = {}
         for invoice in await self.client.query_all("Invoice", where):
             for line in invoice.get("Line") or []:

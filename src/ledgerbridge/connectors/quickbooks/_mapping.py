@@ -268,24 +268,33 @@ def purchase_charges(raw: Mapping[str, Any], *, project_erp_id: str) -> list[dic
     Raises:
         RecordError: ``Line`` is not a list, or a line amount is not a number.
     """
+    return purchase_charges_by_project(raw).get(project_erp_id, [])
+
+
+def purchase_charges_by_project(raw: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Return the charges of a Purchase's billable lines, by the project each line bills.
+
+    Raises:
+        RecordError: ``Line`` is not a list, or a line amount is not a number.
+    """
     currency = _ref(raw, "CurrencyRef") or "USD"
     found = parse_marker(raw.get("PrivateNote"))
     lines = raw.get("Line") or []
     if not isinstance(lines, list):
         raise errors.RecordError("a Purchase's Line must be a list", field="Line")
-    charges = []
+    charges: dict[str, list[dict[str, Any]]] = {}
     for line in lines:
         detail = line.get("AccountBasedExpenseLineDetail") if isinstance(line, dict) else None
-        if not isinstance(detail, dict) or _ref(detail, "CustomerRef") != project_erp_id:
+        project = _ref(detail, "CustomerRef") if isinstance(detail, dict) else None
+        if project is None or not isinstance(detail, dict):
             continue
-        status = detail.get("BillableStatus")
-        charges.append(
+        charges.setdefault(project, []).append(
             {
                 "erp_id": str(raw.get("Id", "")),
                 "object_type": "expense",
                 "amount": _decimal(line.get("Amount"), "Line.Amount"),
                 "currency": currency,
-                "billed": status == "HasBeenBilled",
+                "billed": detail.get("BillableStatus") == "HasBeenBilled",
                 "source_id": found[0] if found else None,
             }
         )
