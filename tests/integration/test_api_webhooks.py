@@ -210,3 +210,37 @@ def test_webhook_xero_intent_to_receive(hooks: Hooks) -> None:
 def test_webhook_unknown_connection_is_404(hooks: Hooks) -> None:
     """A delivery to a connection that does not exist is refused."""
     assert hooks.client.post("/hooks/nope", content=b"{}").status_code == 404
+
+
+def test_webhook_shared_connection_id_is_delivered_by_tenant(hooks: Hooks) -> None:
+    """Two tenants may both name a connection "gen": the tenant-qualified URL reaches each
+    one's own inbox with its own secret; the short URL reveals nothing and stores nothing."""
+    keyring = settings_for(Path(hooks.db.url.database or "")).keyring()
+    partner = tenancy.create_partner(hooks.db, name="Other partner")
+    other = tenancy.create_tenant(hooks.db, partner_id=partner, name="Other firm")
+    other_secret = "whsec-other-tenant-9876543210"
+    tenancy.add_connection(
+        hooks.db,
+        tenant_id=other,
+        kind="memory",
+        settings={},
+        connection_id="gen",
+        credentials={"webhook_secret": other_secret},
+        keyring=keyring,
+    )
+    body = _generic_body("te-shared")
+
+    def post(path: str, secret: str) -> httpx.Response:
+        signature = sign_generic(body, secret, timestamp=int(time.time()))
+        return hooks.client.post(
+            path, content=body, headers={"X-Ledgerbridge-Signature": signature}
+        )
+
+    assert post("/hooks/gen", GENERIC_SECRET).status_code == 404
+    assert post(f"/hooks/{other}/gen", GENERIC_SECRET).status_code == 401  # not its secret
+    assert _stored(hooks.db) == 0
+    assert post(f"/hooks/{hooks.tenant_id}/gen", GENERIC_SECRET).status_code == 202
+    assert post(f"/hooks/{other}/gen", other_secret).status_code == 202
+    with hooks.db.read() as conn:
+        owners = sorted(conn.scalars(sa.select(events.c.tenant_id)))
+    assert owners == sorted([hooks.tenant_id, other])

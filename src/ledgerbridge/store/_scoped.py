@@ -182,9 +182,17 @@ def get_connection(
     return conn.execute(query).first()
 
 
-def connections_by_id(conn: sa.Connection, connection_id: str) -> list[sa.Row[Any]]:
-    """Fetch the connections with this id in any tenant (webhook receivers; at most 2 rows)."""
+def connections_by_id(
+    conn: sa.Connection, connection_id: str, tenant_id: str | None = None
+) -> list[sa.Row[Any]]:
+    """Fetch the connections with this id, in one tenant or in any (at most 2 rows).
+
+    Webhook receivers use it: a sender names the connection, and the tenant too when the
+    connection's id is not unique across tenants.
+    """
     query = sa.select(t.connections).where(t.connections.c.id == connection_id).limit(2)
+    if tenant_id is not None:
+        query = query.where(t.connections.c.tenant_id == tenant_id)
     return list(conn.execute(query))
 
 

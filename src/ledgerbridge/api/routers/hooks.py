@@ -51,12 +51,17 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def _load(
-    db: store.Database, keyring: tenancy.Keyring, connection_id: str
+    db: store.Database, keyring: tenancy.Keyring, connection_id: str, tenant_id: str | None
 ) -> tuple[Any, dict[str, Any]]:
     with db.read() as conn:
-        rows = scoped.connections_by_id(conn, connection_id)
-    if len(rows) != 1:
+        rows = scoped.connections_by_id(conn, connection_id, tenant_id)
+    if not rows:
         raise errors.NotFoundError(f"connection {connection_id} does not exist")
+    if len(rows) > 1:  # the same answer as for an unknown id: nothing about other tenants
+        raise errors.NotFoundError(
+            f"connection {connection_id} does not exist",
+            hint="deliver to /hooks/{tenant_id}/{connection_id}",
+        )
     row = rows[0]
     credentials = keyring.open(row.secret) if row.secret else {}
     return row, credentials
@@ -100,11 +105,35 @@ def _verify(
     return reason, _inbound.generic_events
 
 
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Xero: the signature is valid (empty body)"}
+}
+
+
+@router.post(
+    "/hooks/{tenant_id}/{connection_id}",
+    response_model=Accepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_RESPONSES,
+)
+async def receive_for_tenant(
+    tenant_id: Annotated[str, Path(max_length=64)],
+    connection_id: Annotated[str, Path(max_length=64)],
+    request: Request,
+    db: DbDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    client: EngineDep,
+) -> Any:
+    """Verify a delivery to one tenant's connection by its kind and store its events."""
+    return await _receive(request, db, keyring, settings, client, connection_id, tenant_id)
+
+
 @router.post(
     "/hooks/{connection_id}",
     response_model=Accepted,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"description": "Xero: the signature is valid (empty body)"}},
+    responses=_RESPONSES,
 )
 async def receive(
     connection_id: Annotated[str, Path(max_length=64)],
@@ -114,9 +143,25 @@ async def receive(
     settings: SettingsDep,
     client: EngineDep,
 ) -> Any:
-    """Verify a webhook delivery by the connection's kind and store its events."""
+    """Verify a webhook delivery by the connection's kind and store its events.
+
+    The connection's id must be unique across tenants (generated ids are); otherwise
+    deliver to ``/hooks/{tenant_id}/{connection_id}``.
+    """
+    return await _receive(request, db, keyring, settings, client, connection_id, None)
+
+
+async def _receive(
+    request: Request,
+    db: store.Database,
+    keyring: tenancy.Keyring,
+    settings: Any,
+    client: Any,
+    connection_id: str,
+    tenant_id: str | None,
+) -> Any:
     body = await _read_body(request, settings.webhook_max_bytes)
-    row, credentials = await run_in_threadpool(_load, db, keyring, connection_id)
+    row, credentials = await run_in_threadpool(_load, db, keyring, connection_id, tenant_id)
     reason, parse = _verify(
         row.kind, body, request, credentials, settings.webhook_tolerance_seconds
     )
