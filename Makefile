@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
-.PHONY: install demo test lint typecheck unit chaos bench clean
+.PHONY: install demo test lint typecheck unit chaos bench screenshots clean
 
 $(STAMP): pyproject.toml scripts/install-system.sh
 	bash scripts/install-system.sh
@@ -40,6 +40,9 @@ chaos: install
 
 bench: install
 	$(BIN)/ledgerbridge bench --events 8000
+
+screenshots: install
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/browser -q
 
 clean:
 	rm -rf $(VENV) .ledgerbridge build .pytest_cache .mypy_cache .hypothesis

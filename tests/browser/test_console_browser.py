@@ -1,11 +1,13 @@
 """The console in a real headless Chromium: branding, an exception worked end to end, roles.
 
-Screenshots of every page go to ``build/screenshots/``; the fleet overview and the exception
-queue are also copied to ``docs/screenshots/`` for the README.
+Screenshots of every page go to ``build/screenshots/``. With ``UPDATE_SCREENSHOTS=1`` the
+fleet overview and the exception queue are also copied to ``docs/screenshots/`` for the
+README (``make screenshots``); otherwise a test run leaves the work tree as it was.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -97,7 +99,7 @@ def _shot(page: Page, name: str, *, docs: bool = False) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    if docs:
+    if docs and os.environ.get("UPDATE_SCREENSHOTS") == "1":
         DOCS.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, DOCS / f"{name}.png")
 
