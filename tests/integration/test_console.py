@@ -164,3 +164,38 @@ def test_console_exports_are_sorted_and_complete() -> None:
 
     assert console.__all__ == sorted(console.__all__)
     assert all(hasattr(console, name) for name in console.__all__)
+
+
+def test_console_sign_out_ends_the_session_for_copied_cookies_too(
+    base_url: str, world: World
+) -> None:
+    """After sign-out, a copy of the session cookie taken earlier opens nothing."""
+    with _client(base_url, HOST_A) as client:
+        assert _login(client, world.users["operator_a"]).status_code == 303
+        copied = client.cookies.get("console_session")
+        assert copied and client.get("/fleet").status_code == 200
+        token = _csrf(client, "/fleet")
+        assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    with _client(base_url, HOST_A) as thief:
+        thief.cookies.set("console_session", copied)
+        answer = thief.get("/fleet")
+    assert answer.status_code in (303, 401)
+    assert "Sign in" in answer.text or answer.headers.get("location") == "/login"
+    with world.db.read() as conn:
+        rows = conn.execute(store.tables.console_sessions.select()).all()
+    assert copied not in {r.token_hash for r in rows}  # only digests are kept
+
+
+def test_console_sign_in_is_throttled_after_repeated_failures(base_url: str, world: World) -> None:
+    """Five wrong passwords for one account lock it from that address for a while, with
+    Retry-After; the right password is refused too until then, and other accounts are not."""
+    email = world.users["operator_a"]
+    with _client(base_url, HOST_A) as client:
+        failures = [_login(client, email, "wrong-password").status_code for _ in range(5)]
+        locked = _login(client, email)
+        other = _login(client, world.users["viewer_a"])
+    assert failures == [401] * 5
+    assert locked.status_code == 429
+    assert 0 < int(locked.headers["retry-after"]) <= 15 * 60
+    assert "too many failed sign-ins" in locked.text
+    assert other.status_code == 303

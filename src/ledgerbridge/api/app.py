@@ -70,7 +70,7 @@ def create_app(settings: Settings, *, db: store.Database | None = None) -> FastA
     for module in _API_ROUTERS:
         app.include_router(module.router, prefix=PREFIX)
     assert settings.secret_key is not None  # the settings validator guarantees it
-    console.install(app, secret=settings.secret_key.get_secret_value())
+    console.install(app, db=database)
     app.include_router(console_pages.router)
     app.include_router(console_queue.router)
     return app

@@ -32,14 +32,14 @@ class DemoLogin:
     user_id: str
 
 
-def install(app: FastAPI, *, secret: str) -> None:
+def install(app: FastAPI, *, db: store.Database) -> None:
     """Prepare ``app`` for the console routes.
 
     Args:
         app: the application.
-        secret: the server's secret key; session cookies are signed with a key derived from it.
+        db: the database that keeps console sessions.
     """
-    app.state.console_signer = session_mod.Signer(secret)
+    app.state.console_sessions = session_mod.Sessions(db)
     app.state.console_renderer = web.Renderer()
     app.mount("/assets", StaticFiles(directory=STATIC), name="console-assets")
     app.add_exception_handler(errors.LedgerbridgeError, _error)

@@ -1,26 +1,37 @@
-"""Signed session cookies and CSRF tokens of the console.
+"""Console sessions, sign-in throttling and CSRF tokens.
 
-A session is a cookie holding the user id, a per-session CSRF token and an expiry, signed
-with HMAC-SHA256 under a key derived from the server's secret key. The user is looked up
-again on every request, so disabling a user ends their sessions at once. Before sign-in,
+A session cookie holds a random token; the server keeps only the token's SHA-256 with
+the user id, a per-session CSRF token and an expiry (``console_sessions``). Signing out
+deletes the row, so a copied cookie stops working too; disabling a user ends their
+sessions at once because the user is looked up again on every request. Before sign-in,
 the login form is protected by a double-submit token in a cookie of its own.
+
+Failed sign-ins are counted per account and address, and per address, in the database
+(so every server process shares the counts): after ``ACCOUNT_LIMIT`` failures for one
+account from one address, or ``ADDRESS_LIMIT`` from one address, within
+``WINDOW_S``, further attempts are refused until the window has passed.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from ledgerbridge import store
 
 COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
 LIFETIME_S = 8 * 60 * 60
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+#: failed sign-ins allowed per account and address, and per address, in one window
+ACCOUNT_LIMIT = 5
+ADDRESS_LIMIT = 50
+WINDOW_S = 15 * 60
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -32,40 +43,78 @@ class Session:
     expires_at: float
 
 
-class Signer:
-    """Signs and opens session cookies with a key derived from the server's secret."""
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
-    def __init__(self, secret: str) -> None:
-        self._key = hmac.new(secret.encode(), b"console-session-v1", hashlib.sha256).digest()
 
-    def _mac(self, body: str) -> str:
-        return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()
+class Sessions:
+    """Sessions and sign-in failure counts kept in the database."""
 
-    def issue(self, user_id: str, *, now: float | None = None) -> tuple[Session, str]:
+    def __init__(self, db: store.Database, *, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.clock = clock
+
+    def issue(self, user_id: str) -> tuple[Session, str]:
         """Start a session for ``user_id``; return it and its cookie value."""
-        expires = (now if now is not None else time.time()) + LIFETIME_S
-        session = Session(user_id=user_id, csrf=secrets.token_urlsafe(32), expires_at=expires)
-        payload = {"u": user_id, "c": session.csrf, "e": expires}
-        body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
-        return session, f"{body}.{self._mac(body)}"
+        now = self.clock()
+        token = secrets.token_urlsafe(32)
+        session = Session(
+            user_id=user_id, csrf=secrets.token_urlsafe(32), expires_at=now + LIFETIME_S
+        )
+        row = {
+            "token_hash": _digest(token), "user_id": user_id, "csrf": session.csrf,
+            "created_at": now, "expires_at": session.expires_at,
+        }  # fmt: skip
+        with self.db.write() as conn:
+            store.sessions.create(conn, row)
+        return session, token
 
-    def open(self, cookie: str | None, *, now: float | None = None) -> Session | None:
-        """Return the session of a cookie, or None if it is missing, forged or expired."""
-        if not cookie or cookie.count(".") != 1:
+    def open(self, cookie: str | None) -> Session | None:
+        """Return the live session of a cookie, or None if it is missing, unknown or expired."""
+        if not cookie or len(cookie) > 200:
             return None
-        body, mac = cookie.split(".")
-        if not hmac.compare_digest(mac, self._mac(body)):
+        with self.db.read() as conn:
+            row = store.sessions.get(conn, _digest(cookie), now=self.clock())
+        if row is None:
             return None
-        try:
-            payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-            session = Session(
-                user_id=str(payload["u"]), csrf=str(payload["c"]), expires_at=float(payload["e"])
+        return Session(user_id=row.user_id, csrf=row.csrf, expires_at=row.expires_at)
+
+    def end(self, cookie: str | None) -> None:
+        """End the session of a cookie (sign-out)."""
+        if cookie:
+            with self.db.write() as conn:
+                store.sessions.delete(conn, _digest(cookie))
+
+    @staticmethod
+    def _keys(email: str, address: str) -> list[str]:
+        return [f"account:{email.strip().lower()}|{address}", f"address:{address}"]
+
+    def refused_for(self, email: str, address: str) -> float | None:
+        """Seconds until sign-in may be tried again from ``address``, or None if it may now."""
+        now = self.clock()
+        account_key, address_key = self._keys(email, address)
+        with self.db.read() as conn:
+            found = store.sessions.failures(conn, [account_key, address_key], since=now - WINDOW_S)
+        limits = {account_key: ACCOUNT_LIMIT, address_key: ADDRESS_LIMIT}
+        waits = [
+            row.first_at + WINDOW_S - now
+            for key, row in found.items()
+            if row.failures >= limits[key]
+        ]
+        return max(waits) if waits else None
+
+    def failed(self, email: str, address: str) -> None:
+        """Count a failed sign-in."""
+        now = self.clock()
+        with self.db.write() as conn:
+            store.sessions.add_failure(
+                conn, self._keys(email, address), now=now, since=now - WINDOW_S
             )
-        except (ValueError, KeyError, TypeError):
-            return None
-        if session.expires_at < (now if now is not None else time.time()):
-            return None
-        return session
+
+    def succeeded(self, email: str, address: str) -> None:
+        """Forget the account's failures from this address."""
+        with self.db.write() as conn:
+            store.sessions.clear_failures(conn, self._keys(email, address)[:1])
 
 
 def tokens_match(expected: str | None, sent: str | None) -> bool:

@@ -76,14 +76,14 @@ def _db(request: Request) -> store.Database:
     return db
 
 
-def signer(request: Request) -> session_mod.Signer:
-    """The app's session signer."""
-    found: session_mod.Signer = request.app.state.console_signer
+def sessions(request: Request) -> session_mod.Sessions:
+    """The app's console sessions."""
+    found: session_mod.Sessions = request.app.state.console_sessions
     return found
 
 
 def _load_viewer(request: Request) -> Viewer | None:
-    session = signer(request).open(request.cookies.get(session_mod.COOKIE))
+    session = sessions(request).open(request.cookies.get(session_mod.COOKIE))
     if session is None:
         return None
     with _db(request).read() as conn:

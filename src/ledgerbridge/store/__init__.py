@@ -11,6 +11,7 @@ from ledgerbridge.store import _audit as audit
 from ledgerbridge.store import _cursors as cursors
 from ledgerbridge.store import _exceptions as exceptions
 from ledgerbridge.store import _runs as runs
+from ledgerbridge.store import _sessions as sessions
 from ledgerbridge.store import _tables as tables
 from ledgerbridge.store import _tenancy as tenancy
 from ledgerbridge.store import _xrefs as xrefs
@@ -30,6 +31,7 @@ __all__ = [
     "loads",
     "migrate",
     "runs",
+    "sessions",
     "tables",
     "tenancy",
     "xrefs",

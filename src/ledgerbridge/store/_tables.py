@@ -241,3 +241,24 @@ feed_cursors = sa.Table(
     sa.Column("cursor", sa.Text, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
+
+# Console sessions (revision 0006): the cookie holds a random token; only its SHA-256 is kept,
+# so signing out (deleting the row) ends the session even for a copied cookie.
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", ID, nullable=False, index=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+# Failed console sign-ins per key (an account and address, or an address), for throttling.
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("first_at", sa.Float, nullable=False),
+)

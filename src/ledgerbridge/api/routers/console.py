@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -81,15 +82,25 @@ def login(
     if not session_mod.tokens_match(request.cookies.get(session_mod.LOGIN_COOKIE), token):
         message = "the sign-in form expired; please try again"
         return _login_page(request, visitor, error=message, email=email, status=403)
+    sessions, address = web.sessions(request), request.client.host if request.client else "-"
+    wait = sessions.refused_for(email, address)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait / 60))
+        message = f"too many failed sign-ins; try again in {minutes} minute(s)"
+        page = _login_page(request, visitor, error=message, email=email, status=429)
+        page.headers["Retry-After"] = str(math.ceil(wait))
+        return page
     try:
         principal = tenancy.access.authenticate_user(db, email, web.first(form, "password"))
+        host_partner = visitor.brand.partner_id
+        if host_partner is not None and principal.scope.partner_id != host_partner:
+            # A user signs in only under their own partner's domains (or a neutral host).
+            raise errors.ConfigError(LOGIN_FAILED)
     except errors.ConfigError:
+        sessions.failed(email, address)
         return _login_page(request, visitor, error=LOGIN_FAILED, email=email, status=401)
-    host_partner = visitor.brand.partner_id
-    if host_partner is not None and principal.scope.partner_id != host_partner:
-        # A user signs in only under their own partner's domains (or a neutral host).
-        return _login_page(request, visitor, error=LOGIN_FAILED, email=email, status=401)
-    _, cookie = web.signer(request).issue(principal.actor.removeprefix("user:"))
+    sessions.succeeded(email, address)
+    _, cookie = sessions.issue(principal.actor.removeprefix("user:"))
     home = f"/tenants/{principal.scope.tenant_id}" if principal.scope.tenant_id else "/fleet"
     response = web.redirect(web.safe_next(web.first(form, "next"), home))
     response.set_cookie(
@@ -107,7 +118,8 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, viewer: web.ViewerDep, form: web.FormDep) -> Response:
-    """End the session."""
+    """End the session: the cookie stops working everywhere, copies included."""
+    web.sessions(request).end(request.cookies.get(session_mod.COOKIE))
     response = web.redirect("/login")
     response.delete_cookie(
         session_mod.COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request)
