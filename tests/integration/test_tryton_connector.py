@@ -146,13 +146,24 @@ def test_tryton_full_path_invoices_to_the_cent_and_reads_paid(tryton: TrytonServ
         charges = await conn.list_charges(proj_id)
         invoice_id = await invoice(conn, ids, f"inv-{uid()}")
         draft = await conn.get_invoice(invoice_id)
+        billed = await conn.list_charges(proj_id)
         await post_and_pay(conn, invoice_id)
-        return {"charges": charges, "draft": draft, "paid": await conn.get_invoice(invoice_id)}
+        return {
+            "charges": charges,
+            "billed": billed,
+            "invoice_id": invoice_id,
+            "draft": draft,
+            "paid": await conn.get_invoice(invoice_id),
+        }
 
     result = run(tryton, scenario)
     # 4.75 h x 150 + 2 h x 95.50 + 42.37 = 712.50 + 191.00 + 42.37
     expected = Money(Decimal("945.87"), "USD")
     assert sum(c["amount"] for c in result["charges"]) == expected.amount
+    assert not any(c["billed"] or "invoice_erp_id" in c for c in result["charges"])
+    assert {(c["billed"], c.get("invoice_erp_id")) for c in result["billed"]} == {
+        (True, result["invoice_id"])
+    }
     assert (result["draft"].status, result["draft"].total) == ("draft", expected)
     assert result["paid"].status == "paid"
     assert result["paid"].total == expected

@@ -182,7 +182,10 @@ async def get_invoice(client: _rpc.TrytonClient, erp_id: str) -> _base.ErpInvoic
 async def list_charges(
     client: _rpc.TrytonClient, setup: CompanySetup, project: int
 ) -> list[dict[str, Any]]:
-    """List the timesheet lines and expenses under ``project`` (for reconciliation)."""
+    """List the timesheet lines and expenses under ``project`` (for reconciliation).
+
+    A billed charge also names the invoice that billed it (``invoice_erp_id``).
+    """
     works = await client.model("project.work").search_read(
         [["parent", "=", project]],
         ["id", "type", "list_price", "timesheet_works", "invoice_line", "comment"],
@@ -204,6 +207,15 @@ async def list_charges(
             marker = _mapping.parse_marker(line["description"])
             source = marker[0] if marker else None
             charges.append(_charge(line, "time_entry", hours * prices[line["work"]], source, setup))
+    billed = [int(c["invoice_line"]) for c in charges if c["invoice_line"]]
+    if billed:
+        rows = await client.model("account.invoice.line").read(billed, ["id", "invoice"])
+        invoice_of = {row["id"]: row["invoice"] for row in rows}
+        for charge in charges:
+            if invoice_of.get(charge["invoice_line"]) is not None:
+                charge["invoice_erp_id"] = str(invoice_of[charge["invoice_line"]])
+    for charge in charges:
+        del charge["invoice_line"]
     return charges
 
 
@@ -217,4 +229,5 @@ def _charge(
         "currency": setup.currency,
         "billed": bool(row["invoice_line"]),
         "source_id": source,
+        "invoice_line": row["invoice_line"],  # replaced by invoice_erp_id in list_charges
     }
