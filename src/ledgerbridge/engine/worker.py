@@ -25,18 +25,15 @@ import sqlalchemy as sa
 import structlog
 
 from ledgerbridge import connectors, errors, store
+from ledgerbridge.engine import _completion
 from ledgerbridge.engine._deployments import DeploymentCache
 from ledgerbridge.engine._execute import Outcome, RunExecutor, RunInput
 from ledgerbridge.engine._retry import RetryPolicy
 from ledgerbridge.store import _claims, _xref_batch
-from ledgerbridge.store._audit import AuditEntry
 
 __all__ = ["Worker", "WorkerSettings"]
 
 log = structlog.get_logger("ledgerbridge.worker")
-
-#: how often a batch's completion is tried when PostgreSQL reports a deadlock
-COMPLETE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -391,70 +388,7 @@ class Worker:
                 )
 
     def _complete(self, outcomes: list[Outcome]) -> None:
-        for attempt in range(1, COMPLETE_ATTEMPTS + 1):
-            try:
-                self._complete_once(outcomes)
-                return
-            except sa.exc.DBAPIError as exc:
-                if attempt == COMPLETE_ATTEMPTS or not _is_lock_conflict(exc):
-                    raise
-                log.warning("completion hit a lock conflict; retrying", attempt=attempt)
-
-    def _complete_once(self, outcomes: list[Outcome]) -> None:
-        now = self.clock()
-        with self.db.write() as conn:
-            owned = store.runs.owned_runs(
-                conn, owner=self.owner, keys=[(o.tenant_id, o.run_id) for o in outcomes]
-            )
-            kept = [o for o in outcomes if (o.tenant_id, o.run_id) in owned]
-            if len(kept) < len(outcomes):
-                log.warning("lease lost", runs=len(outcomes) - len(kept), owner=self.owner)
-            store.runs.save_steps(conn, [s for o in kept for s in o.steps])
-            store.runs.finish_runs(
-                conn,
-                [
-                    {
-                        "k_tenant": o.tenant_id,
-                        "k_id": o.run_id,
-                        "status": o.status,
-                        "available_at": o.available_at,
-                        "finished_at": now if o.status != "queued" else None,
-                        "error": store.dumps(o.error) if o.error else None,
-                    }
-                    for o in kept
-                ],
-            )
-            store.runs.advance_versions(
-                conn,
-                [
-                    {
-                        "tenant_id": o.tenant_id,
-                        "entity_key": o.entity_key,
-                        "applied_version": o.entity_version,
-                        "updated_at": now,
-                    }
-                    for o in sorted(kept, key=lambda o: (o.tenant_id, o.entity_key))
-                    if o.status == "succeeded"
-                ],
-            )
-            xref_rows = [x for o in kept for x in o.xrefs]
-            store.xrefs.save(conn, _dedupe_xrefs(xref_rows))
-            store.exceptions.insert(conn, [o.exception for o in kept if o.exception])
-            audits: list[AuditEntry] = [a for o in kept for a in o.audits]
-            store.audit.append(conn, audits)
-        for x in xref_rows:
-            self._xrefs[(x["tenant_id"], x["object_type"], x["canonical_id"], x["system"])] = x[
-                "external_id"
-            ]
-
-
-def _dedupe_xrefs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    latest: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-    for row in rows:
-        latest[(row["tenant_id"], row["object_type"], row["canonical_id"], row["system"])] = row
-    return [latest[k] for k in sorted(latest)]  # one lock order for every writer
-
-
-def _is_lock_conflict(exc: sa.exc.DBAPIError) -> bool:
-    """Whether PostgreSQL aborted the transaction for a deadlock or serialisation failure."""
-    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+        saved = _completion.complete(self.db, owner=self.owner, outcomes=outcomes, clock=self.clock)
+        for x in saved:
+            key = (x["tenant_id"], x["object_type"], x["canonical_id"], x["system"])
+            self._xrefs[key] = x["external_id"]
