@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ledgerbridge import store
-from ledgerbridge.console import _queries as queries
+from ledgerbridge.store import _console as queries
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 SAFE_URL = re.compile(r"^https?://[^\s\"'<>()]+$")

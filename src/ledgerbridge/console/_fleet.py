@@ -12,7 +12,7 @@ from typing import Any
 
 from ledgerbridge import store, tenancy
 from ledgerbridge.console import _charts as charts
-from ledgerbridge.console import _queries as queries
+from ledgerbridge.store import _console as queries
 
 DAY = 86400.0
 WEEK = 7 * DAY

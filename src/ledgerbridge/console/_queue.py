@@ -9,8 +9,8 @@ from typing import Any
 from ledgerbridge import errors, store, tenancy
 from ledgerbridge.api import _views as views
 from ledgerbridge.console import _charts as charts
-from ledgerbridge.console import _queries as queries
 from ledgerbridge.store import _activity as activity
+from ledgerbridge.store import _console as queries
 
 #: choices of the age filter: label -> minimum age in seconds
 AGES = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from ledgerbridge import store, tenancy
 from ledgerbridge.console import _charts as charts
-from ledgerbridge.console import _queries as queries
+from ledgerbridge.store import _console as queries
 from ledgerbridge.store import _scoped as scoped
 
 WEEK_HOURS = 7 * 24

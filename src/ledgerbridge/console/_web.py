@@ -21,8 +21,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ledgerbridge import errors, store, tenancy
 from ledgerbridge.console import _brand as brand_mod
-from ledgerbridge.console import _queries as queries
 from ledgerbridge.console import _session as session_mod
+from ledgerbridge.store import _console as queries
 from ledgerbridge.store._scoped import Scope
 
 TEMPLATES = Path(__file__).parent / "templates"

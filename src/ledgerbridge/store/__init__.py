@@ -2,7 +2,8 @@
 
 All SQL of ledgerbridge lives in this package, so SQLite and PostgreSQL differences sit
 in one place. Query modules: ``runs`` (inbox, queue, steps), ``audit``, ``exceptions``,
-``xrefs`` and ``tenancy``.
+``xrefs``, ``tenancy``, ``sessions`` (console sign-in) and ``_console`` (the console's
+aggregates).
 """
 
 from __future__ import annotations
