@@ -258,6 +258,12 @@ def count_runs_by_status(conn: sa.Connection, tenant_id: str | None = None) -> d
     return {status: n for status, n in conn.execute(query)}
 
 
+def count_pending(conn: sa.Connection) -> int:
+    """Count runs queued or running, in every tenant."""
+    query = sa.select(sa.func.count()).select_from(runs).where(runs.c.status.in_(PENDING))
+    return int(conn.execute(query).scalar_one())
+
+
 def requeue_run(conn: sa.Connection, tenant_id: str, run_id: str, *, now: float) -> None:
     """Put a run back in the queue, due now, with its attempt count reset."""
     conn.execute(
