@@ -386,3 +386,27 @@ def test_tryton_corrupt_template_is_not_trusted(tryton: TrytonServer, tmp_path: 
     data[len(data) // 2] ^= 0xFF
     copy.write_bytes(bytes(data))
     assert not _harness._template_is_valid(copy)
+
+
+def test_tryton_concurrent_posts_share_batches_and_stay_idempotent(tryton: TrytonServer) -> None:
+    """Sixty runs posting time at once (two projects, two rates) cost one or two creates;
+    posting the same sixty again, at once, finds every line and creates none."""
+
+    async def scenario(conn: TrytonConnector) -> tuple[list[str], list[str], int, int, int]:
+        first, second = await make_project(conn), await make_project(conn)
+        work = [
+            (ids, entry(ids[2], "0.5", rate=rate), f"c-{uid()}")
+            for ids, rate in ((first, "150"), (second, "120"))
+            for _ in range(30)
+        ]
+        posted = await asyncio.gather(*(post(conn, ids, e, key) for ids, e, key in work))
+        calls = conn.new_lines.calls
+        again = await asyncio.gather(*(post(conn, ids, e, key) for ids, e, key in work))
+        counts = [await line_count(conn, ids[1]) for ids in (first, second)]
+        return list(posted), list(again), calls, *counts
+
+    posted, again, calls, first_lines, second_lines = run(tryton, scenario)
+    assert len(set(posted)) == 60
+    assert again == posted
+    assert calls <= 2
+    assert (first_lines, second_lines) == (30, 30)

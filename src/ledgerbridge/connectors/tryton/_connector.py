@@ -11,6 +11,7 @@ import aiohttp
 
 from ledgerbridge import errors
 from ledgerbridge.connectors import _base
+from ledgerbridge.connectors._coalesce import Coalescer
 from ledgerbridge.connectors.tryton import _invoicing, _mapping, _payments, _rpc
 from ledgerbridge.model import Customer, Expense, Money, Project, TimeEntry
 
@@ -18,6 +19,8 @@ __all__ = ["BATCH_SIZE", "TrytonConnector"]
 
 #: Timesheet lines created per call; ~100 gave the best throughput on SQLite.
 BATCH_SIZE = 100
+#: how long a new timesheet line waits for others posted at about the same time
+LINE_WINDOW_S = 0.02
 _TIME = frozenset({"time", "time_entry", "timesheet"})
 _EXPENSE = frozenset({"expense"})
 #: Tryton numbers works from one sequence; concurrent creates can draw the same number.
@@ -67,6 +70,12 @@ class TrytonConnector(_base.BaseErpConnector):
         self._company: _invoicing.CompanySetup | None = None
         self._rate_works: dict[tuple[int, Decimal], int] = {}
         self._work_lock = asyncio.Lock()
+        self._setup_lock = asyncio.Lock()
+        self._rate_lock = asyncio.Lock()
+        #: new timesheet lines posted by concurrent runs go to Tryton in batches
+        self.new_lines: Coalescer[tuple[dict[str, Any], str], str] = Coalescer(
+            self._create_lines, max_size=BATCH_SIZE, window=LINE_WINDOW_S
+        )
 
     @property
     def client(self) -> _rpc.TrytonClient:
@@ -95,8 +104,9 @@ class TrytonConnector(_base.BaseErpConnector):
         await self.client.login()
 
     async def _setup(self) -> _invoicing.CompanySetup:
-        if self._company is None:
-            self._company = await self._load_setup()
+        async with self._setup_lock:  # concurrent first calls load it once
+            if self._company is None:
+                self._company = await self._load_setup()
         return self._company
 
     async def _product(self, setting: str, default: str) -> int:
@@ -228,6 +238,12 @@ class TrytonConnector(_base.BaseErpConnector):
         cache_key = (project, values["list_price"])
         if cache_key in self._rate_works:
             return self._rate_works[cache_key]
+        async with self._rate_lock:  # concurrent posts at a new rate look it up once
+            if cache_key not in self._rate_works:
+                self._rate_works[cache_key] = await self._find_rate_work(project, values)
+        return self._rate_works[cache_key]
+
+    async def _find_rate_work(self, project: int, values: dict[str, Any]) -> int:
         work = self.client.model("project.work")
         domain = [["parent", "=", project], ["type", "=", "task"]]
         domain.append(["list_price", "=", values["list_price"]])
@@ -235,8 +251,7 @@ class TrytonConnector(_base.BaseErpConnector):
         if not rows:
             task = await self._create_work(values)
             rows = await work.read([task], ["timesheet_works"])
-        self._rate_works[cache_key] = int(rows[0]["timesheet_works"][0])
-        return self._rate_works[cache_key]
+        return int(rows[0]["timesheet_works"][0])
 
     async def _timesheet_values(
         self, entry: TimeEntry, project_erp_id: str, key: str
@@ -266,15 +281,10 @@ class TrytonConnector(_base.BaseErpConnector):
             PermanentError: Tryton refused, e.g. the line is already invoiced.
         """
         values = await self._timesheet_values(entry, project_erp_id, idempotency_key)
-        lines = self.client.model("timesheet.line")
         if erp_id is not None:
-            await lines.write([int(erp_id)], values)
+            await self.client.model("timesheet.line").write([int(erp_id)], values)
             return erp_id
-        existing = await self.find_by_idempotency_key("time_entry", idempotency_key)
-        if existing is not None:
-            return existing
-        (new_id,) = await lines.create([values])
-        return str(new_id)
+        return await self.new_lines.submit((values, idempotency_key))
 
     async def post_time_many(
         self, entries: Sequence[tuple[TimeEntry, str]], *, project_erp_id: str
@@ -289,13 +299,22 @@ class TrytonConnector(_base.BaseErpConnector):
         ids: list[str] = []
         for start in range(0, len(entries), BATCH_SIZE):
             chunk = entries[start : start + BATCH_SIZE]
-            existing = await self._lines_by_key([key for _entry, key in chunk])
-            todo = [(e, k) for e, k in chunk if k not in existing]
-            values = [await self._timesheet_values(e, project_erp_id, k) for e, k in todo]
-            created = await self.client.model("timesheet.line").create(values) if values else []
-            existing.update({k: str(i) for (_e, k), i in zip(todo, created, strict=True)})
-            ids.extend(existing[key] for _entry, key in chunk)
+            items = [(await self._timesheet_values(e, project_erp_id, k), k) for e, k in chunk]
+            ids += await self._create_lines(items)
         return ids
+
+    async def _create_lines(self, items: list[tuple[dict[str, Any], str]]) -> list[str]:
+        """Create the lines of ``(values, idempotency key)`` pairs whose key has none yet.
+
+        One search finds the keys already posted and one create makes the rest; a key
+        that appears twice is created once. Returns the line ids, in order.
+        """
+        found = await self._lines_by_key([key for _values, key in items])
+        todo = {key: values for values, key in items if key not in found}
+        if todo:
+            created = await self.client.model("timesheet.line").create(list(todo.values()))
+            found.update({key: str(i) for key, i in zip(todo, created, strict=True)})
+        return [found[key] for _values, key in items]
 
     async def _lines_by_key(self, keys: Sequence[str]) -> dict[str, str]:
         domain: list[Any] = ["OR"]
