@@ -44,8 +44,13 @@ def failures(conn: sa.Connection, keys: list[str], *, since: float) -> dict[str,
 
 
 def add_failure(conn: sa.Connection, keys: list[str], *, now: float, since: float) -> None:
-    """Count one failed sign-in against each key; a window older than ``since`` restarts."""
+    """Count one failed sign-in against each key; a window older than ``since`` restarts.
+
+    Counts of windows that ended are dropped, so guessing many addresses or e-mails does
+    not grow the table beyond one window's worth.
+    """
     f = sign_in_failures
+    conn.execute(sa.delete(f).where(f.c.first_at < since, f.c.key.not_in(keys)))
     stmt = _upsert.insert(conn, f)
     stale = f.c.first_at < since
     stmt = stmt.on_conflict_do_update(
