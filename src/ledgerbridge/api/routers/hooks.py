@@ -15,9 +15,10 @@ from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from ledgerbridge import errors, store, tenancy
+from ledgerbridge import engine, errors, store, tenancy
 from ledgerbridge.api import _inbound, _problems, _signatures
 from ledgerbridge.api.deps import DbDep, EngineDep, KeyringDep, SettingsDep
+from ledgerbridge.api.settings import Settings
 from ledgerbridge.model import BusinessEvent
 from ledgerbridge.store import _scoped as scoped
 
@@ -155,8 +156,8 @@ async def _receive(
     request: Request,
     db: store.Database,
     keyring: tenancy.Keyring,
-    settings: Any,
-    client: Any,
+    settings: Settings,
+    client: engine.Client,
     connection_id: str,
     tenant_id: str | None,
 ) -> Any:
