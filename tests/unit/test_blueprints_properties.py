@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -137,3 +138,12 @@ def test_blueprints_cel_decimal_fields_compare_like_python(left, right):
     """Two Decimal fields compare in CEL as they do in Python."""
     condition = blueprints.compile_expression("record.a < record.b")
     assert condition.is_true({"record": {"a": left, "b": right}}) == (left < right)
+
+
+@pytest.mark.parametrize("section", ["approvals", "data_quality"])
+def test_blueprints_loader_reports_a_name_that_is_not_text(section):
+    """A rule or approval named by a list is a problem in the file, not a crash (found by
+    the arbitrary-trees property above)."""
+    with pytest.raises(BlueprintError) as caught:
+        blueprints.load_text(json.dumps({"blueprint": "x", section: [{"name": ["a"]}]}))
+    assert any(p.path == f"{section}.0.name" for p in caught.value.problems)

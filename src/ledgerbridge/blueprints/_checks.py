@@ -53,10 +53,13 @@ def _keys(section: Any) -> set[Any] | None:
     return set(section) if isinstance(section, dict) else None
 
 
-def _names(section: Any) -> set[Any] | None:
+def _names(section: Any) -> set[str] | None:
     if section is None:
         return set()
-    return {item.get("name") for _, item in _items(section)} if isinstance(section, list) else None
+    if not isinstance(section, list):
+        return None
+    # a name that is not text is reported by the schema; it cannot be referred to
+    return {n for _, item in _items(section) if isinstance(n := item.get("name"), str)}
 
 
 class _Checker:
