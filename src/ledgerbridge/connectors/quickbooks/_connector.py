@@ -294,24 +294,7 @@ class QuickBooksConnector(_base.BaseErpConnector):
         charges: dict[str, list[Obj]] = {pid: [] for pid in wanted}
         billed_on: dict[tuple[str, str], str] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
-            ids = ", ".join(_mapping.quote(i) for i in wanted[start : start + _IN_CHUNK])
-            currency = {
-                str(raw["Id"]): str((raw.get("CurrencyRef") or {}).get("value") or "USD")
-                for raw in await self.client.query_all("Customer", f"Id IN ({ids})")
-            }
-            missing = [pid for pid in wanted[start : start + _IN_CHUNK] if pid not in currency]
-            if missing:
-                raise errors.PermanentError(
-                    f"QuickBooks has no project (Customer) {missing[0]}",
-                    hint="the project was deleted in QuickBooks, or the cross-reference is stale",
-                    connector=_CONNECTOR,
-                )
-            for raw in await self.client.query_all("TimeActivity", f"CustomerRef IN ({ids})"):
-                project = str((raw.get("CustomerRef") or {}).get("value"))
-                if project in charges:
-                    charge = _mapping.time_activity_charge(raw, currency=currency[project])
-                    charges[project].append(charge)
-            billed_on.update(await self._billing_invoices(f"CustomerRef IN ({ids})"))
+            billed_on.update(await self._time_charges(wanted[start : start + _IN_CHUNK], charges))
         for raw in await self.client.query_all("Purchase", "PrivateNote LIKE '[lb:%'"):
             for project, found in _mapping.purchase_charges_by_project(raw).items():
                 if project in charges:
@@ -322,6 +305,28 @@ class QuickBooksConnector(_base.BaseErpConnector):
                 if invoice is not None:
                     charge["invoice_erp_id"] = invoice
         return charges
+
+    async def _time_charges(
+        self, projects: list[str], into: dict[str, list[Obj]]
+    ) -> dict[tuple[str, str], str]:
+        """Add the projects' TimeActivity charges to ``into``; return what their invoices bill."""
+        ids = ", ".join(_mapping.quote(i) for i in projects)
+        currency = {
+            str(raw["Id"]): str((raw.get("CurrencyRef") or {}).get("value") or "USD")
+            for raw in await self.client.query_all("Customer", f"Id IN ({ids})")
+        }
+        missing = [pid for pid in projects if pid not in currency]
+        if missing:
+            raise errors.PermanentError(
+                f"QuickBooks has no project (Customer) {missing[0]}",
+                hint="the project was deleted in QuickBooks, or the cross-reference is stale",
+                connector=_CONNECTOR,
+            )
+        for raw in await self.client.query_all("TimeActivity", f"CustomerRef IN ({ids})"):
+            project = str((raw.get("CustomerRef") or {}).get("value"))
+            if project in into:
+                into[project].append(_mapping.time_activity_charge(raw, currency=currency[project]))
+        return await self._billing_invoices(f"CustomerRef IN ({ids})")
 
     async def _billing_invoices(self, where: str) -> dict[tuple[str, str], str]:
         """Map each (object type, charge id) billed on an invoice matching ``where`` to it."""
