@@ -63,3 +63,13 @@ def test_money_dict_round_trip(a, currency):
     """to_dict / from_dict keeps every digit."""
     money = Money(a, currency)
     assert Money.from_dict(money.to_dict()) == money
+
+
+def test_money_too_large_to_round_is_a_value_error():
+    """An amount with more digits than rounding can hold says so instead of a decimal trap
+    (found by fuzzing a QuickBooks TimeActivity with an absurd rate)."""
+    with pytest.raises(ValueError, match="too large to round"):
+        Money(Decimal("1E+26"), "USD").rounded()
+    assert Money(Decimal("12345678901234567890.125"), "USD").rounded().amount == Decimal(
+        "12345678901234567890.13"
+    )

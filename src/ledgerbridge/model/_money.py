@@ -104,9 +104,19 @@ class Money:
         return CURRENCY_MINOR_UNITS[self.currency]
 
     def rounded(self) -> Money:
-        """Round half-up to the currency's minor unit."""
+        """Round half-up to the currency's minor unit.
+
+        Raises:
+            ValueError: the amount has more digits than a Decimal holds at that precision.
+        """
         quantum = Decimal(1).scaleb(-self.minor_units)
-        return Money(self.amount.quantize(quantum, rounding=ROUND_HALF_UP), self.currency)
+        try:
+            amount = self.amount.quantize(quantum, rounding=ROUND_HALF_UP)
+        except InvalidOperation:
+            raise ValueError(
+                f"{self.amount} {self.currency} is too large to round to the currency's minor unit"
+            ) from None
+        return Money(amount, self.currency)
 
     def _check(self, other: Money) -> None:
         if not isinstance(other, Money):
