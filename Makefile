@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
-.PHONY: install demo test lint typecheck unit chaos bench screenshots clean
+.PHONY: install demo test lint typecheck unit fuzz chaos bench screenshots clean
 
 $(STAMP): pyproject.toml scripts/install-system.sh
 	bash scripts/install-system.sh
@@ -32,7 +32,11 @@ unit: install
 	$(BIN)/pytest tests/unit -q
 
 test: lint typecheck
-	$(BIN)/pytest -q
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q
+
+# the property and fuzz tests with fresh random examples, ten times over
+fuzz: install
+	for n in 1 2 3 4 5 6 7 8 9 10; do $(BIN)/pytest -q -p no:cacheprovider tests/fuzz tests/unit || exit 1; done
 
 chaos: install
 	$(BIN)/ledgerbridge chaos run

@@ -18,8 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from ledgerbridge import errors, store
+
+# `make test` (and so CI) runs the property tests derandomized, so whether a change lands
+# never depends on which examples a run happens to draw; `make fuzz` draws fresh ones.
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ENGINE_BLUEPRINT = """
 blueprint: engine-test
