@@ -23,7 +23,6 @@ import statistics
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -234,25 +233,6 @@ def _setup(options: DemoOptions) -> DemoEnvironment:
     )
 
 
-def _by_hour(ops: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """Group ops by hour, closing a group after each milestone completion.
-
-    The pipeline catches up after every group, as it would in real time; a completed
-    milestone is invoiced before anything that happens after it in the PSA.
-    """
-    group: list[dict[str, Any]] = []
-    for op in ops:
-        if group and str(op["at"])[:13] != str(group[-1]["at"])[:13]:
-            yield group
-            group = []
-        group.append(op)
-        if op["resource"] == "stories" and (op.get("fields") or {}).get("state") == "completed":
-            yield group
-            group = []
-    if group:
-        yield group
-
-
 async def _catch_up(env: DemoEnvironment, *, deadline: float = 120.0) -> None:
     """Poll the feeds and run the worker until nothing is due or waiting to retry."""
     end = time.monotonic() + deadline
@@ -346,7 +326,7 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
     env = _setup(options)
     started = time.monotonic()
     try:
-        for group in _by_hour(dataset.ops):
+        for group in sample.by_hour(dataset.ops):
             env.psa.state.apply_many(group)
             await _catch_up(env)
         if env.erp_kind == "tryton":

@@ -190,3 +190,19 @@ def test_sample_config_refuses_impossible_settings(changes, word):
     """Impossible settings raise ValueError naming the setting."""
     with pytest.raises(ValueError, match=word):
         SampleConfig(**changes)
+
+
+def test_sample_replay_groups_by_hour_and_closes_after_a_completed_milestone():
+    """A replay group never spans two hours, and a milestone completion ends its group."""
+    ops = [
+        {"at": "2026-11-02T09:05:00", "resource": "time_entries", "fields": {}},
+        {"at": "2026-11-02T09:40:00", "resource": "stories", "fields": {"state": "completed"}},
+        {"at": "2026-11-02T09:50:00", "resource": "time_entries", "fields": {}},
+        {"at": "2026-11-02T10:01:00", "resource": "time_entries", "fields": {}},
+    ]
+    groups = list(ledgerbridge.sample.by_hour(ops))
+    assert [[op["at"][11:16] for op in g] for g in groups] == [
+        ["09:05", "09:40"],
+        ["09:50"],
+        ["10:01"],
+    ]

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from ledgerbridge import demo, sample, sandboxes, store, tenancy
 
-__all__ = ["FAULTS", "TenantRig", "by_hour", "new_keyring", "pay_invoices", "start_tenant"]
+__all__ = ["FAULTS", "TenantRig", "new_keyring", "pay_invoices", "start_tenant"]
 
 SHIPPED = Path(demo.__file__).parent / "blueprints" / "shipped" / "delivery-to-cash.yaml"
 PSA_TOKEN = "chaos-psa-token"
@@ -108,21 +106,6 @@ def start_tenant(
         db, tenant_id=tenant, document=SHIPPED, bindings={"psa": "psa", "erp": "erp"}
     )
     return TenantRig(index=index, tenant_id=tenant, realm=realm, psa=psa, erp=erp, dataset=dataset)
-
-
-def by_hour(ops: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """Group ops by hour, closing a group after each milestone completion (as the demo does)."""
-    group: list[dict[str, Any]] = []
-    for op in ops:
-        if group and str(op["at"])[:13] != str(group[-1]["at"])[:13]:
-            yield group
-            group = []
-        group.append(op)
-        if op["resource"] == "stories" and (op.get("fields") or {}).get("state") == "completed":
-            yield group
-            group = []
-    if group:
-        yield group
 
 
 def pay_invoices(rig: TenantRig) -> int:

@@ -282,7 +282,7 @@ async def _kill_later(chaos: _Chaos, delay: float) -> None:
 
 async def _replay(chaos: _Chaos) -> None:
     """Replay every tenant's month hour by hour, killing workers at the planned rounds."""
-    schedules = [list(_rig.by_hour(rig.dataset.ops)) for rig in chaos.rigs]
+    schedules = [list(sample.by_hour(rig.dataset.ops)) for rig in chaos.rigs]
     rounds = max(len(s) for s in schedules)
     kill_rounds = Counter(chaos.rng.choices(range(rounds), k=chaos.options.kills))
     for index in range(rounds):

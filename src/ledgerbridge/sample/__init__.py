@@ -14,6 +14,7 @@ from ledgerbridge.sample._config import SampleConfig
 from ledgerbridge.sample._expected import ExpectedTotals, MilestoneInvoice, time_amount
 from ledgerbridge.sample._generate import SampleDataset, generate
 from ledgerbridge.sample._jsonl import read_jsonl, write_jsonl
+from ledgerbridge.sample._ops import by_hour
 from ledgerbridge.sample._problems import SeededProblem
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "SampleConfig",
     "SampleDataset",
     "SeededProblem",
+    "by_hour",
     "generate",
     "read_jsonl",
     "time_amount",

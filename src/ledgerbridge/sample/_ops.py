@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -72,3 +73,22 @@ class Ids:
         value = self._next[resource] + 1
         self._next[resource] = value
         return str(value)
+
+
+def by_hour(ops: list[Op]) -> Iterator[list[Op]]:
+    """Group ops by hour, closing a group after each milestone completion.
+
+    A replay lets the pipeline catch up after every group, as it would in real time, so a
+    completed milestone is invoiced before anything that happens after it in the PSA.
+    """
+    group: list[Op] = []
+    for op in ops:
+        if group and str(op["at"])[:13] != str(group[-1]["at"])[:13]:
+            yield group
+            group = []
+        group.append(op)
+        if op["resource"] == "stories" and (op.get("fields") or {}).get("state") == "completed":
+            yield group
+            group = []
+    if group:
+        yield group
