@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -111,6 +112,26 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """What both receivers need: the request and the services that verify and store it."""
+
+    request: Request
+    db: store.Database
+    keyring: tenancy.Keyring
+    settings: Settings
+    client: engine.Client
+
+
+def _delivery(
+    request: Request, db: DbDep, keyring: KeyringDep, settings: SettingsDep, client: EngineDep
+) -> _Delivery:
+    return _Delivery(request, db, keyring, settings, client)
+
+
+DeliveryDep = Annotated[_Delivery, Depends(_delivery)]
+
+
 @router.post(
     "/hooks/{tenant_id}/{connection_id}",
     response_model=Accepted,
@@ -120,14 +141,10 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 async def receive_for_tenant(
     tenant_id: Annotated[str, Path(max_length=64)],
     connection_id: Annotated[str, Path(max_length=64)],
-    request: Request,
-    db: DbDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
-    client: EngineDep,
+    delivery: DeliveryDep,
 ) -> Any:
     """Verify a delivery to one tenant's connection by its kind and store its events."""
-    return await _receive(request, db, keyring, settings, client, connection_id, tenant_id)
+    return await _receive(delivery, connection_id, tenant_id)
 
 
 @router.post(
@@ -136,40 +153,25 @@ async def receive_for_tenant(
     status_code=status.HTTP_202_ACCEPTED,
     responses=_RESPONSES,
 )
-async def receive(
-    connection_id: Annotated[str, Path(max_length=64)],
-    request: Request,
-    db: DbDep,
-    keyring: KeyringDep,
-    settings: SettingsDep,
-    client: EngineDep,
-) -> Any:
+async def receive(connection_id: Annotated[str, Path(max_length=64)], delivery: DeliveryDep) -> Any:
     """Verify a webhook delivery by the connection's kind and store its events.
 
     The connection's id must be unique across tenants (generated ids are); otherwise
     deliver to ``/hooks/{tenant_id}/{connection_id}``.
     """
-    return await _receive(request, db, keyring, settings, client, connection_id, None)
+    return await _receive(delivery, connection_id, None)
 
 
-async def _receive(
-    request: Request,
-    db: store.Database,
-    keyring: tenancy.Keyring,
-    settings: Settings,
-    client: engine.Client,
-    connection_id: str,
-    tenant_id: str | None,
-) -> Any:
-    body = await _read_body(request, settings.webhook_max_bytes)
-    row, credentials = await run_in_threadpool(_load, db, keyring, connection_id, tenant_id)
+async def _receive(d: _Delivery, connection_id: str, tenant_id: str | None) -> Any:
+    body = await _read_body(d.request, d.settings.webhook_max_bytes)
+    row, credentials = await run_in_threadpool(_load, d.db, d.keyring, connection_id, tenant_id)
     reason, parse = _verify(
-        row.kind, body, request, credentials, settings.webhook_tolerance_seconds
+        row.kind, body, d.request, credentials, d.settings.webhook_tolerance_seconds
     )
     if reason is not None:
         raise tenancy.access.unauthorized(reason)
     events = parse(body, tenant_id=row.tenant_id, connection_id=row.id)
-    result = await run_in_threadpool(client.ingest, events) if events else None
+    result = await run_in_threadpool(d.client.ingest, events) if events else None
     if row.kind == "xero":
         return Response(status_code=status.HTTP_200_OK)
     return Accepted(
