@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
@@ -23,6 +24,7 @@ from ledgerbridge import store, tenancy
 from ledgerbridge.api import Settings, create_app
 from ledgerbridge.engine import Client
 from ledgerbridge.model import BusinessEvent
+from ledgerbridge.store._tables import events as events_table
 from ledgerbridge.store._tables import exceptions as exceptions_table
 from ledgerbridge.testing import MemoryTarget, assert_eventually
 from tests.conftest import ENGINE_BLUEPRINT
@@ -57,6 +59,35 @@ def http(app: FastAPI, key: str | None = None) -> Iterator[httpx.Client]:
     headers = bearer(key) if key else {}
     with serve(app) as url, httpx.Client(base_url=url, headers=headers, timeout=30) as client:
         yield client
+
+
+def webhook_tenant(
+    db: store.Database, keyring: tenancy.Keyring, *, generic: str, verifier: str, xero_key: str
+) -> str:
+    """A tenant with three webhook connections, "gen", "qbo" and "xero", under these secrets."""
+    partner = tenancy.create_partner(db, name="P")
+    tenant = tenancy.create_tenant(db, partner_id=partner, name="T")
+    for cid, kind, creds in (
+        ("gen", "memory", {"webhook_secret": generic}),
+        ("qbo", "quickbooks", {"verifier_token": verifier}),
+        ("xero", "xero", {"webhook_key": xero_key}),
+    ):
+        tenancy.add_connection(
+            db,
+            tenant_id=tenant,
+            kind=kind,
+            settings={},
+            connection_id=cid,
+            credentials=creds,
+            keyring=keyring,
+        )
+    return tenant
+
+
+def stored_events(db: store.Database) -> int:
+    """How many inbound events the inbox holds."""
+    with db.read() as conn:
+        return int(conn.scalar(sa.select(sa.func.count()).select_from(events_table)) or 0)
 
 
 def bearer(key: str) -> dict[str, str]:

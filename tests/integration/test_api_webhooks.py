@@ -16,7 +16,7 @@ from ledgerbridge import sandboxes, store, tenancy
 from ledgerbridge.api import create_app
 from ledgerbridge.api._signatures import sign_generic, sign_xero
 from ledgerbridge.store._tables import events
-from tests.integration.test_api_support import http, settings_for
+from tests.integration.test_api_support import http, settings_for, stored_events, webhook_tenant
 
 GENERIC_SECRET = "whsec-generic-0123456789"
 VERIFIER = "intuit-verifier-token-42"
@@ -33,30 +33,11 @@ class Hooks:
 @pytest.fixture
 def hooks(db_path: Path, db: store.Database) -> Iterator[Hooks]:
     settings = settings_for(db_path)
-    keyring = settings.keyring()
-    partner = tenancy.create_partner(db, name="P")
-    tenant = tenancy.create_tenant(db, partner_id=partner, name="T")
-    for cid, kind, creds in (
-        ("gen", "memory", {"webhook_secret": GENERIC_SECRET}),
-        ("qbo", "quickbooks", {"verifier_token": VERIFIER}),
-        ("xero", "xero", {"webhook_key": XERO_KEY}),
-    ):
-        tenancy.add_connection(
-            db,
-            tenant_id=tenant,
-            kind=kind,
-            settings={},
-            connection_id=cid,
-            credentials=creds,
-            keyring=keyring,
-        )
+    tenant = webhook_tenant(
+        db, settings.keyring(), generic=GENERIC_SECRET, verifier=VERIFIER, xero_key=XERO_KEY
+    )
     with http(create_app(settings, db=db)) as client:
         yield Hooks(client=client, db=db, tenant_id=tenant)
-
-
-def _stored(db: store.Database) -> int:
-    with db.read() as conn:
-        return int(conn.scalar(sa.select(sa.func.count()).select_from(events)) or 0)
 
 
 def _generic_body(external_id: str = "te-1") -> bytes:
@@ -88,7 +69,7 @@ def test_webhook_generic_valid_stored_once_over_three_deliveries(hooks: Hooks) -
     assert [a.status_code for a in answers] == [202, 202, 202]
     assert answers[0].json() == {"received": 1, "stored": 1, "duplicates": 0}
     assert answers[2].json()["duplicates"] == 1
-    assert _stored(hooks.db) == 1
+    assert stored_events(hooks.db) == 1
 
 
 @pytest.mark.parametrize(
@@ -127,7 +108,7 @@ def test_webhook_generic_rejects_bad_signatures(hooks: Hooks, case: str, expecte
     assert answer.status_code == expected
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["detail"]
-    assert _stored(hooks.db) == 0
+    assert stored_events(hooks.db) == 0
 
 
 def test_webhook_rejects_oversized_bodies(hooks: Hooks) -> None:
@@ -144,7 +125,7 @@ def test_webhook_rejects_oversized_bodies(hooks: Hooks) -> None:
         "/hooks/gen", content=chunks(), headers={"X-Ledgerbridge-Signature": "t=1,v1=00"}
     )
     assert streamed.status_code == 413
-    assert _stored(hooks.db) == 0
+    assert stored_events(hooks.db) == 0
 
 
 def test_webhook_quickbooks_notices_stored_once(hooks: Hooks) -> None:
@@ -188,7 +169,7 @@ def test_webhook_quickbooks_rejects_bad_signature(hooks: Hooks) -> None:
     body, headers = sandboxes.build_signed_payload(notices, fmt="legacy", verifier="other")
     assert hooks.client.post("/hooks/qbo", content=body, headers=headers).status_code == 401
     assert hooks.client.post("/hooks/qbo", content=body).status_code == 401
-    assert _stored(hooks.db) == 0
+    assert stored_events(hooks.db) == 0
 
 
 def test_webhook_xero_intent_to_receive(hooks: Hooks) -> None:
@@ -204,7 +185,7 @@ def test_webhook_xero_intent_to_receive(hooks: Hooks) -> None:
         "/hooks/xero", content=body, headers={"x-xero-signature": sign_xero(body, "wrong")}
     )
     assert bad.status_code == 401
-    assert _stored(hooks.db) == 0
+    assert stored_events(hooks.db) == 0
 
 
 def test_webhook_unknown_connection_is_404(hooks: Hooks) -> None:
@@ -238,7 +219,7 @@ def test_webhook_shared_connection_id_is_delivered_by_tenant(hooks: Hooks) -> No
 
     assert post("/hooks/gen", GENERIC_SECRET).status_code == 404
     assert post(f"/hooks/{other}/gen", GENERIC_SECRET).status_code == 401  # not its secret
-    assert _stored(hooks.db) == 0
+    assert stored_events(hooks.db) == 0
     assert post(f"/hooks/{hooks.tenant_id}/gen", GENERIC_SECRET).status_code == 202
     assert post(f"/hooks/{other}/gen", other_secret).status_code == 202
     with hooks.db.read() as conn:

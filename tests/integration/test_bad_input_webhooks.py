@@ -13,14 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from ledgerbridge import cli, sandboxes, store, tenancy
+from ledgerbridge import cli, sandboxes, store
 from ledgerbridge.api import create_app
 from ledgerbridge.api._signatures import sign_generic, sign_xero
-from ledgerbridge.store._tables import events
-from tests.integration.test_api_support import http, settings_for
+from tests.integration.test_api_support import http, settings_for, stored_events, webhook_tenant
 
 SECRET = "whsec-bad-input-0123456789"
 VERIFIER = "intuit-verifier-bad-input"
@@ -31,30 +29,9 @@ SHIPPED = Path(cli.__file__).parent / "blueprints" / "shipped" / "delivery-to-ca
 @pytest.fixture
 def hooks(db_path: Path, db: store.Database) -> Iterator[httpx.Client]:
     settings = settings_for(db_path)
-    keyring = settings.keyring()
-    partner = tenancy.create_partner(db, name="P")
-    tenant = tenancy.create_tenant(db, partner_id=partner, name="T")
-    for cid, kind, creds in (
-        ("gen", "memory", {"webhook_secret": SECRET}),
-        ("qbo", "quickbooks", {"verifier_token": VERIFIER}),
-        ("xero", "xero", {"webhook_key": XERO_KEY}),
-    ):
-        tenancy.add_connection(
-            db,
-            tenant_id=tenant,
-            kind=kind,
-            settings={},
-            connection_id=cid,
-            credentials=creds,
-            keyring=keyring,
-        )
+    webhook_tenant(db, settings.keyring(), generic=SECRET, verifier=VERIFIER, xero_key=XERO_KEY)
     with http(create_app(settings, db=db)) as client:
         yield client
-
-
-def _stored(db: store.Database) -> int:
-    with db.read() as conn:
-        return int(conn.scalar(sa.select(sa.func.count()).select_from(events)) or 0)
 
 
 def _generic(client: httpx.Client, body: bytes) -> httpx.Response:
@@ -119,7 +96,7 @@ def test_bad_generic_webhook_body_is_422_naming_the_field(hooks, db, body, names
     assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert names in answer.json()["detail"]
-    assert _stored(db) == 0
+    assert stored_events(db) == 0
     good = _generic(hooks, json.dumps({"events": [_event()]}).encode())
     assert good.status_code == 202, "the receiver still serves the next delivery"
 
@@ -130,7 +107,7 @@ def test_bad_quickbooks_webhook_missing_entities_is_422(hooks, db):
     answer = _qbo(hooks, body)
     assert answer.status_code == 422, answer.text
     assert "entities" in answer.json()["detail"]
-    assert _stored(db) == 0
+    assert stored_events(db) == 0
 
 
 QBO_CRASHES = [
@@ -169,7 +146,7 @@ def test_bad_quickbooks_webhook_shapes_are_422_not_500(hooks, db, doc):
     """Wrongly typed QuickBooks notices are refused with 422, not a server error."""
     answer = _qbo(hooks, json.dumps(doc).encode())
     assert answer.status_code == 422, answer.text
-    assert _stored(db) == 0
+    assert stored_events(db) == 0
 
 
 def test_bad_xero_webhook_event_not_an_object_is_422(hooks, db):
